@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class BackOfficeConfig(AppConfig):
+    name = "back_office"

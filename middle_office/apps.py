@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class MiddleOfficeConfig(AppConfig):
+    name = "middle_office"

@@ -1,0 +1,16 @@
+from rest_framework.permissions import BasePermission
+
+from taxservice.org.selectors import staff_for_user
+
+
+class IsStaff(BasePermission):
+    """Every endpoint needs an authenticated user with a staff record."""
+
+    message = "Your account has no staff record; ask an administrator."
+
+    def has_permission(self, request, view) -> bool:  # noqa: ANN001
+        return staff_for_user(request.user) is not None
+
+
+def request_staff(request):  # noqa: ANN001, ANN201
+    return staff_for_user(request.user)

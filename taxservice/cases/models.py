@@ -1,0 +1,276 @@
+"""Cases, tasks and the transition log.
+
+A case is one taxpayer contact; it holds one task per item asked for. A task moves
+through a django-fsm-2 state machine. Transition methods here are pure: they change
+fields on the instance and nothing else. `taxservice.cases.services` wraps every call
+in a transaction with a row lock, a permission check and an audit row.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+
+from taxservice.catalogue.models import HandlingList, Item
+from taxservice.org.models import Branch, Staff, Team, Tier
+from taxservice.taxpayers.models import Taxpayer
+
+
+class Channel(models.TextChoices):
+    HALL_WINDOW = "hall_window", _("Hall window")
+    PHONE_12366 = "phone_12366", _("12366 phone")
+    ONLINE_INTERACTION = "online_interaction", _("征纳互动 online")
+    ETAX_APP = "etax_app", _("E-tax bureau / app")
+    REMOTE_VIDEO = "remote_video", _("Remote video")
+    HOTLINE_12345 = "hotline_12345", _("12345 hotline transfer")
+    SERVICE_POINT = "service_point", _("Service point")
+
+
+class Case(models.Model):
+    class State(models.TextChoices):
+        OPEN = "open", _("Open")
+        CLOSED = "closed", _("Closed")
+
+    taxpayer = models.ForeignKey(Taxpayer, verbose_name=_("taxpayer"), on_delete=models.PROTECT, related_name="cases")
+    channel = models.CharField(_("channel"), max_length=24, choices=Channel.choices)
+    hall = models.ForeignKey(
+        Branch, verbose_name=_("accepting hall"), on_delete=models.PROTECT, related_name="accepted_cases"
+    )
+    accepted_by = models.ForeignKey(
+        Staff, verbose_name=_("accepted by"), on_delete=models.PROTECT, related_name="accepted_cases"
+    )
+    cross_hall = models.BooleanField(_("cross-hall"), default=False)
+    notes = models.TextField(_("consultation notes"), blank=True)
+    state = models.CharField(_("state"), max_length=8, choices=State.choices, default=State.OPEN, db_index=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("case")
+        verbose_name_plural = _("cases")
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.taxpayer.name}"
+
+
+class TaskState(models.TextChoices):
+    RECEIVED = "received", _("Received")
+    QUEUED = "queued", _("Queued")
+    ASSIGNED = "assigned", _("Assigned")
+    IN_PROGRESS = "in_progress", _("In progress")
+    AWAITING_MATERIALS = "awaiting_materials", _("Awaiting materials")
+    AWAITING_APPROVAL = "awaiting_approval", _("Awaiting approval")
+    DONE = "done", _("Done")
+    CLOSED = "closed", _("Closed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+S = TaskState
+OPEN_STATES = [S.RECEIVED, S.QUEUED, S.ASSIGNED, S.IN_PROGRESS, S.AWAITING_MATERIALS, S.AWAITING_APPROVAL]
+TERMINAL_STATES = [S.CLOSED, S.CANCELLED]
+
+
+def _is_immediate(task: Task) -> bool:
+    return task.item.list == HandlingList.IMMEDIATE
+
+
+def _needs_approval(task: Task) -> bool:
+    return task.item.needs_approval
+
+
+def _needs_no_approval(task: Task) -> bool:
+    return not task.item.needs_approval
+
+
+class Task(ConcurrentTransitionMixin, models.Model):
+    class Source(models.TextChoices):
+        FRONT_DESK = "front_desk", _("Front desk")
+
+    case = models.ForeignKey(Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="tasks")
+    taxpayer = models.ForeignKey(Taxpayer, verbose_name=_("taxpayer"), on_delete=models.PROTECT, related_name="tasks")
+    item = models.ForeignKey(Item, verbose_name=_("item"), on_delete=models.PROTECT, related_name="tasks")
+    note = models.TextField(_("note"), blank=True)
+    source = models.CharField(_("source"), max_length=24, choices=Source.choices, default=Source.FRONT_DESK)
+    tier = models.CharField(_("tier"), max_length=8, choices=Tier.choices)
+    team = models.ForeignKey(
+        Team, verbose_name=_("team"), null=True, blank=True, on_delete=models.PROTECT, related_name="tasks"
+    )
+    assignee = models.ForeignKey(
+        Staff, verbose_name=_("assignee"), null=True, blank=True, on_delete=models.PROTECT, related_name="tasks"
+    )
+    state = FSMField(_("state"), default=S.RECEIVED, choices=TaskState.choices, protected=True, db_index=True)
+    due_at = models.DateTimeField(_("due at"))
+    result = models.TextField(_("result"), blank=True)
+    feedback_channel = models.CharField(_("feedback channel"), max_length=24, choices=Channel.choices, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("task")
+        verbose_name_plural = _("tasks")
+        indexes = [
+            models.Index(fields=["state", "tier", "team"], name="task_queue_idx"),
+            models.Index(fields=["assignee", "state"], name="task_assignee_idx"),
+            models.Index(fields=["taxpayer", "item"], name="task_taxpayer_item_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"T{self.pk} {self.item.name}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+    # --- transitions: pure; the service layer does locking, permissions and the log ---
+
+    @transition(field=state, source=S.RECEIVED, target=S.CLOSED, conditions=[_is_immediate])
+    def handle_on_spot(self, *, result: str) -> None:
+        self.result = result
+
+    @transition(field=state, source=S.RECEIVED, target=S.QUEUED)
+    def transfer(self, *, tier: str, team: Team | None) -> None:
+        self.tier = tier
+        self.team = team
+
+    @transition(field=state, source=S.QUEUED, target=S.ASSIGNED)
+    def assign(self, *, assignee: Staff) -> None:
+        self.assignee = assignee
+
+    @transition(field=state, source=S.ASSIGNED, target=S.IN_PROGRESS)
+    def accept(self) -> None:
+        pass
+
+    @transition(field=state, source=[S.ASSIGNED, S.IN_PROGRESS], target=S.QUEUED)
+    def return_to_queue(self) -> None:
+        self.assignee = None
+
+    @transition(field=state, source=S.IN_PROGRESS, target=S.AWAITING_MATERIALS)
+    def request_materials(self) -> None:
+        pass
+
+    @transition(field=state, source=S.AWAITING_MATERIALS, target=S.IN_PROGRESS)
+    def receive_materials(self, *, paused_for) -> None:  # noqa: ANN001 - a timedelta
+        # The clock stops while the taxpayer is asked for materials.
+        self.due_at = self.due_at + paused_for
+
+    @transition(field=state, source=S.IN_PROGRESS, target=S.QUEUED)
+    def escalate(self, *, team: Team | None) -> None:
+        self.tier = Tier.BACK
+        self.team = team
+        self.assignee = None
+
+    @transition(field=state, source=S.IN_PROGRESS, target=S.AWAITING_APPROVAL, conditions=[_needs_approval])
+    def submit_for_approval(self, *, result: str = "") -> None:
+        if result:
+            self.result = result
+
+    @transition(field=state, source=S.AWAITING_APPROVAL, target=S.DONE)
+    def approve(self) -> None:
+        pass
+
+    @transition(field=state, source=S.AWAITING_APPROVAL, target=S.IN_PROGRESS)
+    def reject(self) -> None:
+        pass
+
+    @transition(field=state, source=S.IN_PROGRESS, target=S.DONE, conditions=[_needs_no_approval])
+    def complete(self, *, result: str = "") -> None:
+        if result:
+            self.result = result
+
+    @transition(field=state, source=S.DONE, target=S.CLOSED)
+    def give_feedback(self, *, result: str, channel: str) -> None:
+        self.result = result
+        self.feedback_channel = channel
+
+    @transition(field=state, source=OPEN_STATES, target=S.CANCELLED)
+    def cancel(self) -> None:
+        pass
+
+
+# Transition names are the API's contract; `return` is a Python keyword, hence the map.
+TRANSITION_METHODS: dict[str, str] = {
+    "handle_on_spot": "handle_on_spot",
+    "transfer": "transfer",
+    "assign": "assign",
+    "accept": "accept",
+    "return": "return_to_queue",
+    "request_materials": "request_materials",
+    "receive_materials": "receive_materials",
+    "escalate": "escalate",
+    "submit_for_approval": "submit_for_approval",
+    "approve": "approve",
+    "reject": "reject",
+    "complete": "complete",
+    "give_feedback": "give_feedback",
+    "cancel": "cancel",
+}
+
+
+class TaskTransition(models.Model):
+    """One append-only row per state change. Durations and indicators derive from it."""
+
+    task = models.ForeignKey(Task, verbose_name=_("task"), on_delete=models.PROTECT, related_name="transitions")
+    transition = models.CharField(_("transition"), max_length=32)
+    from_state = models.CharField(_("from state"), max_length=24, choices=TaskState.choices, blank=True)
+    to_state = models.CharField(_("to state"), max_length=24, choices=TaskState.choices)
+    actor = models.ForeignKey(
+        Staff,
+        verbose_name=_("actor"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("Empty means the system (automation)."),
+    )
+    at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
+    reason = models.TextField(_("reason"), blank=True)
+    details = models.JSONField(_("details"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("task transition")
+        verbose_name_plural = _("task transitions")
+        indexes = [models.Index(fields=["task", "at"], name="transition_task_at_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.task_id}: {self.from_state} → {self.to_state}"
+
+    def save(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        if self.pk is not None and not self._state.adding:
+            raise ValidationError("The transition log is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+        raise ValidationError("The transition log is append-only.")
+
+    @property
+    def actor_label(self) -> str:
+        return self.actor.name if self.actor_id else str(_("system"))
+
+
+class Notification(models.Model):
+    """A message to a staff member, written by a Celery task after a transition commits."""
+
+    recipient = models.ForeignKey(Staff, on_delete=models.CASCADE, related_name="notifications")
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="notifications")
+    transition = models.ForeignKey(TaskTransition, on_delete=models.CASCADE, related_name="notifications")
+    message = models.CharField(_("message"), max_length=200)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        constraints = [
+            # Idempotency: a retried Celery task never notifies twice for one transition.
+            models.UniqueConstraint(fields=["recipient", "transition"], name="notification_once_per_transition")
+        ]
+
+    def __str__(self) -> str:
+        return self.message

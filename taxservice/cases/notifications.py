@@ -1,0 +1,31 @@
+"""Notifications that follow transitions: whom to tell, and what."""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from taxservice.cases.models import Notification, TaskTransition
+
+# Transitions that tell the assignee something, and what.
+_MESSAGES = {
+    "assign": gettext_noop("Task T%(task)s (%(item)s) was assigned to you."),
+    "reject": gettext_noop("Task T%(task)s (%(item)s) was sent back by the approver: %(reason)s"),
+    "approve": gettext_noop("Task T%(task)s (%(item)s) was approved."),
+}
+
+
+def notify_for_transition(*, transition_id: int) -> int:
+    """Idempotent: a second call for the same transition writes nothing."""
+    log = TaskTransition.objects.select_related("task__item", "task__assignee").filter(pk=transition_id).first()
+    if log is None or log.transition not in _MESSAGES or log.task.assignee_id is None:
+        return 0
+    recipient = log.task.assignee
+    message = _(_MESSAGES[log.transition]) % {"task": log.task_id, "item": log.task.item.name, "reason": log.reason}
+    try:
+        with transaction.atomic():
+            Notification.objects.create(recipient=recipient, task=log.task, transition=log, message=message[:200])
+    except IntegrityError:
+        return 0
+    return 1

@@ -1,0 +1,285 @@
+"""Writes on cases and tasks. The browser views and the API call these, and only these.
+
+Every task state change runs `task_transition`, which in one transaction:
+locks the task row, checks the actor's permission, makes the FSM transition, saves,
+writes the audit row, and schedules follow-up work with `transaction.on_commit`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_fsm import ConcurrentTransition, can_proceed
+
+from taxservice.catalogue.models import Item
+from taxservice.cases import policy, routing
+from taxservice.cases.calendar import due_at as compute_due_at
+from taxservice.cases.exceptions import (
+    ActionForbidden,
+    ConcurrentChange,
+    InvalidInput,
+    NotFound,
+    TransitionNotAllowed,
+)
+from taxservice.cases.models import (
+    TERMINAL_STATES,
+    TRANSITION_METHODS,
+    Case,
+    Channel,
+    Task,
+    TaskState,
+    TaskTransition,
+)
+from taxservice.org.models import Branch, Staff, Team, Tier
+from taxservice.taxpayers.models import Taxpayer
+
+
+@dataclass(frozen=True)
+class RequestedItem:
+    item: str  # catalogue code
+    note: str = ""
+
+
+def case_open(
+    *,
+    actor: Staff,
+    taxpayer: str,
+    channel: str,
+    hall: str,
+    items: list[RequestedItem],
+    notes: str = "",
+) -> Case:
+    """Open a consultation (办问协同) with one task per requested item.
+
+    `taxpayer`, `hall` and each item are codes. The case is created whole or not at all;
+    InvalidInput names every bad field.
+    """
+    if not actor.has_role(*policy.CASE_CREATORS, "admin"):
+        raise ActionForbidden(_("Your roles do not allow opening cases."))
+    errors: dict[str, list[str]] = {}
+    taxpayer_obj = Taxpayer.objects.filter(credit_code=taxpayer).select_related("competent_branch").first()
+    if taxpayer_obj is None:
+        errors["taxpayer"] = [_("No taxpayer has the credit code %(code)s.") % {"code": taxpayer}]
+    if channel not in Channel.values:
+        errors["channel"] = [_("Unknown channel %(channel)s.") % {"channel": channel}]
+    hall_obj = Branch.objects.filter(code=hall, kind=Branch.Kind.HALL).first()
+    if hall_obj is None:
+        errors["hall"] = [_("No service hall has the code %(code)s.") % {"code": hall}]
+    if not items:
+        errors["items"] = [_("Add at least one item.")]
+    codes = [requested.item for requested in items]
+    catalogue = {item.code: item for item in Item.objects.filter(code__in=codes, active=True)}
+    unknown = [code for code in codes if code not in catalogue]
+    if unknown:
+        errors.setdefault("items", []).append(_("Unknown items: %(codes)s.") % {"codes": ", ".join(unknown)})
+    if len(set(codes)) != len(codes):
+        errors.setdefault("items", []).append(_("Each item may be asked for once per case."))
+    if errors:
+        raise InvalidInput(_("The case was not opened."), fields=errors)
+
+    now = timezone.now()
+    with transaction.atomic():
+        case = Case.objects.create(
+            taxpayer=taxpayer_obj,
+            channel=channel,
+            hall=hall_obj,
+            accepted_by=actor,
+            cross_hall=_is_cross_hall(hall_obj, taxpayer_obj.competent_branch),
+            notes=notes,
+            created_at=now,
+        )
+        for requested in items:
+            item = catalogue[requested.item]
+            task = Task.objects.create(
+                case=case,
+                taxpayer=taxpayer_obj,
+                item=item,
+                note=requested.note,
+                tier=Tier.FRONT,
+                due_at=compute_due_at(received_at=now, time_limit_days=item.time_limit_days),
+                created_at=now,
+            )
+            TaskTransition.objects.create(
+                task=task,
+                transition="receive",
+                from_state="",
+                to_state=TaskState.RECEIVED,
+                actor=actor,
+                at=now,
+                details={"channel": channel, "hall": hall_obj.code},
+            )
+    return case
+
+
+def _is_cross_hall(hall: Branch, competent: Branch) -> bool:
+    """异厅通办: the taxpayer came to a hall other than their competent branch's own hall.
+
+    Each tax-source branch names the hall that serves its territory (`home_hall`); a
+    branch with no hall named has no "own" hall, so no visit to it counts as cross-hall.
+    """
+    return competent.home_hall_id is not None and competent.home_hall_id != hall.pk
+
+
+def task_transition(
+    *,
+    task_id: int,
+    actor: Staff | None,
+    name: str,
+    reason: str = "",
+    result: str = "",
+    assignee_id: int | None = None,
+    channel: str = "",
+    expected_state: str | None = None,
+) -> Task:
+    """Make transition `name` on a task, as `actor` (None means the system).
+
+    Raises InvalidInput (bad arguments), ActionForbidden (not allowed for this actor),
+    TransitionNotAllowed (not from the current state) or ConcurrentChange (someone else
+    changed the task first). On any error nothing is written.
+    """
+    if name not in TRANSITION_METHODS:
+        raise InvalidInput(_("Unknown transition %(name)s.") % {"name": name}, code="unknown_transition")
+    reason = (reason or "").strip()
+    result = (result or "").strip()
+    if name in policy.REASON_REQUIRED and not reason:
+        raise InvalidInput(_("A reason is required for this step."), code="reason_required", fields={"reason": [_("Required.")]})
+
+    with transaction.atomic():
+        task = (
+            Task.objects.select_for_update(of=("self",))
+            .select_related("item", "taxpayer", "team", "case", "assignee")
+            .filter(pk=task_id)
+            .first()
+        )
+        if task is None:
+            raise NotFound(_("No task %(id)s.") % {"id": task_id})
+        if expected_state is not None and task.state != expected_state:
+            raise ConcurrentChange(
+                _("Someone else changed this task first: it is now “%(state)s”.") % {"state": task.get_state_display()}
+            )
+
+        assignee = None
+        if name == "assign":
+            assignee = _resolve_assignee(task=task, actor=actor, assignee_id=assignee_id)
+        if actor is not None:
+            denial = policy.transition_denial(actor, task, name, assignee=assignee)
+            if denial is not None:
+                raise ActionForbidden(denial.reason)
+
+        method = getattr(task, TRANSITION_METHODS[name])
+        if not can_proceed(method, check_conditions=False):
+            raise TransitionNotAllowed(
+                _("“%(name)s” is not allowed while the task is “%(state)s”.")
+                % {"name": name, "state": task.get_state_display()}
+            )
+        if not can_proceed(method):
+            raise TransitionNotAllowed(_condition_message(name, task))
+
+        kwargs, details = _transition_arguments(task=task, name=name, result=result, assignee=assignee, channel=channel)
+        from_state = task.state
+        method(**kwargs)
+        try:
+            task.save()
+        except ConcurrentTransition:
+            raise ConcurrentChange(_("Someone else changed this task first. Reload and try again.")) from None
+        now = timezone.now()
+        log = TaskTransition.objects.create(
+            task=task,
+            transition=name,
+            from_state=from_state,
+            to_state=task.state,
+            actor=actor,
+            at=now,
+            reason=reason,
+            details=details,
+        )
+        if task.state in TERMINAL_STATES:
+            _close_case_if_finished(case_id=task.case_id, now=now)
+        transaction.on_commit(lambda: _after_transition(log.pk))
+    return task
+
+
+def _resolve_assignee(*, task: Task, actor: Staff | None, assignee_id: int | None) -> Staff:
+    if assignee_id is None:
+        if actor is None:
+            raise InvalidInput(_("The system must name an assignee."), fields={"assignee": [_("Required.")]})
+        assignee = actor
+    else:
+        assignee = Staff.objects.select_related("home_branch").filter(pk=assignee_id).first()
+        if assignee is None:
+            raise InvalidInput(_("No staff member %(id)s.") % {"id": assignee_id}, fields={"assignee": [_("Unknown.")]})
+    if task.team_id is not None and task.team.kind != Team.Kind.COORDINATION_POST:
+        if not assignee.teams.filter(pk=task.team_id).exists():
+            raise InvalidInput(
+                _("%(name)s is not a member of %(team)s.") % {"name": assignee.name, "team": task.team.name},
+                code="not_a_member",
+                fields={"assignee": [_("Not a member of the task's team.")]},
+            )
+    if not assignee.on_duty:
+        raise InvalidInput(
+            _("%(name)s is not on duty.") % {"name": assignee.name},
+            code="not_on_duty",
+            fields={"assignee": [_("Not on duty.")]},
+        )
+    return assignee
+
+
+def _transition_arguments(
+    *, task: Task, name: str, result: str, assignee: Staff | None, channel: str
+) -> tuple[dict, dict]:
+    """The keyword arguments for the FSM method, and the details for the audit row."""
+    if name == "handle_on_spot":
+        if not result:
+            raise InvalidInput(_("Record the result given to the taxpayer."), code="result_required", fields={"result": [_("Required.")]})
+        return {"result": result}, {"result": result}
+    if name == "transfer":
+        tier, team = routing.route_transfer(item=task.item, taxpayer=task.taxpayer)
+        return {"tier": tier, "team": team}, {"tier": tier, "team": team.code if team else None}
+    if name == "assign":
+        return {"assignee": assignee}, {"assignee": assignee.pk, "assignee_name": assignee.name}
+    if name == "receive_materials":
+        requested = task.transitions.filter(transition="request_materials").order_by("-at", "-id").first()
+        paused_for = timezone.now() - requested.at if requested else timezone.timedelta(0)
+        return {"paused_for": paused_for}, {"paused_seconds": int(paused_for.total_seconds())}
+    if name == "escalate":
+        team = routing.route_escalation(item=task.item, taxpayer=task.taxpayer)
+        return {"team": team}, {"team": team.code if team else None, "from_assignee": task.assignee_id}
+    if name == "return":
+        return {}, {"from_assignee": task.assignee_id}
+    if name in {"complete", "submit_for_approval"}:
+        return {"result": result}, ({"result": result} if result else {})
+    if name == "give_feedback":
+        if not result:
+            raise InvalidInput(_("Record the result returned to the taxpayer."), code="result_required", fields={"result": [_("Required.")]})
+        channel = channel or task.case.channel
+        if channel not in Channel.values:
+            raise InvalidInput(_("Unknown channel %(channel)s.") % {"channel": channel}, fields={"channel": [_("Unknown.")]})
+        return {"result": result, "channel": channel}, {"result": result, "channel": channel}
+    return {}, {}
+
+
+def _condition_message(name: str, task: Task) -> str:
+    if name == "handle_on_spot":
+        return _("Only 一问即办 items can be handled on the spot; transfer this one.")
+    if name == "complete":
+        return _("This item needs approval: submit it for approval instead.")
+    if name == "submit_for_approval":
+        return _("This item needs no approval: complete it instead.")
+    return _("“%(name)s” is not allowed for this task.") % {"name": name}
+
+
+def _close_case_if_finished(*, case_id: int, now) -> None:  # noqa: ANN001
+    case = Case.objects.select_for_update().get(pk=case_id)
+    if case.state == Case.State.OPEN and not case.tasks.exclude(state__in=TERMINAL_STATES).exists():
+        case.state = Case.State.CLOSED
+        case.closed_at = now
+        case.save(update_fields=["state", "closed_at"])
+
+
+def _after_transition(transition_id: int) -> None:
+    from taxservice.cases.tasks import notify_transition
+
+    notify_transition.delay(transition_id)

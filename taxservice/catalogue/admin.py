@@ -1,0 +1,10 @@
+from django.contrib import admin
+
+from taxservice.catalogue.models import Item
+
+
+@admin.register(Item)
+class ItemAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "list", "tier", "team_kind", "time_limit_days", "moved_forward", "high_frequency", "needs_approval", "active"]
+    list_filter = ["list", "tier", "team_kind", "moved_forward", "high_frequency", "needs_approval", "active"]
+    search_fields = ["code", "name"]

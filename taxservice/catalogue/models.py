@@ -1,0 +1,43 @@
+"""The item catalogue (事项清单): what can be asked for, and who handles it."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from taxservice.org.models import Team, Tier
+
+
+class HandlingList(models.TextChoices):
+    IMMEDIATE = "immediate", _("Handled at the first ask (一问即办)")
+    ASSISTED = "assisted", _("Handled with assistance (一问辅办)")
+    JOINT = "joint", _("Handled jointly (一问联办)")
+
+
+class Item(models.Model):
+    code = models.CharField(_("code"), max_length=16, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    list = models.CharField(_("list"), max_length=16, choices=HandlingList.choices)
+    tier = models.CharField(_("tier"), max_length=8, choices=Tier.choices)
+    team_kind = models.CharField(_("team kind"), max_length=24, choices=Team.Kind.choices)
+    steps = models.JSONField(_("steps"), default=list, blank=True, help_text=_("The handling steps, in order."))
+    time_limit_days = models.PositiveSmallIntegerField(
+        _("time limit (working days)"), default=0, help_text=_("0 means on the spot.")
+    )
+    moved_forward = models.BooleanField(_("moved forward"), default=False)
+    high_frequency = models.BooleanField(_("high frequency"), default=False)
+    needs_approval = models.BooleanField(_("needs approval"), default=False)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("catalogue item")
+        verbose_name_plural = _("catalogue items")
+        indexes = [models.Index(fields=["list", "tier"])]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+    @property
+    def is_immediate(self) -> bool:
+        return self.list == HandlingList.IMMEDIATE

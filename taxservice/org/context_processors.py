@@ -1,0 +1,31 @@
+"""Navigation by role for every page."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from taxservice.org.models import Role
+from taxservice.org.selectors import staff_for_user
+
+# (url name, label, roles that see it; empty means everyone with a staff record)
+NAVIGATION = [
+    ("home", _("Home"), ()),
+    ("frontdesk:consult", _("Front desk"), (Role.CLERK, Role.ADMIN)),
+    ("middle_office:queue", _("Middle office queue"), (Role.COORDINATOR, Role.TEAM_MEMBER, Role.EXPERT, Role.ADMIN)),
+    ("back_office:approvals", _("Approval queue"), (Role.BRANCH_CHIEF, Role.COORDINATOR, Role.ADMIN)),
+    ("my_tasks", _("My tasks"), ()),
+    ("case_list", _("Cases"), ()),
+]
+
+
+def staff_navigation(request) -> dict:  # noqa: ANN001
+    staff = staff_for_user(getattr(request, "user", None))
+    if staff is None:
+        return {"staff": None, "navigation": []}
+    entries = [
+        {"url": reverse(name), "label": label, "active": request.path == reverse(name)}
+        for name, label, roles in NAVIGATION
+        if not roles or staff.has_role(*roles)
+    ]
+    return {"staff": staff, "navigation": entries}

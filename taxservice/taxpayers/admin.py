@@ -1,0 +1,10 @@
+from django.contrib import admin
+
+from taxservice.taxpayers.models import Taxpayer
+
+
+@admin.register(Taxpayer)
+class TaxpayerAdmin(admin.ModelAdmin):
+    list_display = ["credit_code", "name", "competent_branch", "classification", "grade"]
+    list_filter = ["competent_branch", "classification", "grade"]
+    search_fields = ["credit_code", "name"]

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class TaxpayersConfig(AppConfig):
+    name = "taxservice.taxpayers"
+    label = "taxpayers"

@@ -1,0 +1,61 @@
+"""Writes on taxpayers."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from taxservice.cases.exceptions import ActionForbidden, InvalidInput
+from taxservice.org.models import Branch, Role, Staff
+from taxservice.taxpayers.models import Taxpayer
+from taxservice.taxpayers.validators import validate_credit_code
+
+REGISTRARS = (Role.CLERK, Role.COORDINATOR, Role.INTEGRATOR, Role.ADMIN)
+
+
+def taxpayer_register(
+    *,
+    actor: Staff,
+    credit_code: str,
+    name: str,
+    competent_branch_code: str,
+    classification: str = Taxpayer.Classification.SMALL_SCALE,
+    grade: str = Taxpayer.Grade.B,
+) -> Taxpayer:
+    """Register a taxpayer. Raises InvalidInput naming every bad field; writes nothing then."""
+    if not actor.has_role(*REGISTRARS):
+        raise ActionForbidden("Your roles do not allow registering taxpayers.")
+    errors: dict[str, list[str]] = {}
+    try:
+        validate_credit_code(credit_code)
+    except ValidationError as exc:
+        errors["credit_code"] = list(exc.messages)
+    name = (name or "").strip()
+    if not name:
+        errors["name"] = ["A name is required."]
+    branch = Branch.objects.filter(code=competent_branch_code, kind=Branch.Kind.SOURCE).first()
+    if branch is None:
+        errors["competent_branch"] = [f"No tax-source branch has the code {competent_branch_code!r}."]
+    if classification not in Taxpayer.Classification.values:
+        errors["classification"] = [f"Unknown classification {classification!r}."]
+    if grade not in Taxpayer.Grade.values:
+        errors["grade"] = [f"Unknown grade {grade!r}."]
+    if "credit_code" not in errors and Taxpayer.objects.filter(credit_code=credit_code).exists():
+        errors["credit_code"] = ["A taxpayer with this credit code is already registered."]
+    if errors:
+        raise InvalidInput("The taxpayer was not registered.", fields=errors)
+    try:
+        with transaction.atomic():
+            return Taxpayer.objects.create(
+                credit_code=credit_code,
+                name=name,
+                competent_branch=branch,
+                classification=classification,
+                grade=grade,
+            )
+    except IntegrityError:
+        # Someone registered the same code between the check and the insert.
+        raise InvalidInput(
+            "The taxpayer was not registered.",
+            fields={"credit_code": ["A taxpayer with this credit code is already registered."]},
+        ) from None
