@@ -92,18 +92,18 @@ def org(db) -> Org:  # noqa: ANN001
 def items(db):  # noqa: ANN001, ANN201
     """One item of each shape the flows need."""
     return {
-        "immediate": ItemFactory(code="I001", name="发票领用", list=HandlingList.IMMEDIATE, tier=Tier.FRONT, team_kind=Team.Kind.HALL, time_limit_days=0),
-        "assisted": ItemFactory(code="A001", name="跨区域涉税事项报告", list=HandlingList.ASSISTED, tier=Tier.MIDDLE, team_kind=Team.Kind.ONLINE_PROCESSING, time_limit_days=3),
+        "immediate": ItemFactory(code="I001", name="发票领用", handling_list=HandlingList.IMMEDIATE, tier=Tier.FRONT, team_kind=Team.Kind.HALL, time_limit_days=0),
+        "assisted": ItemFactory(code="A001", name="跨区域涉税事项报告", handling_list=HandlingList.ASSISTED, tier=Tier.MIDDLE, team_kind=Team.Kind.ONLINE_PROCESSING, time_limit_days=3),
         "approval": ItemFactory(
-            code="A002", name="发票额度调整审核", list=HandlingList.ASSISTED, tier=Tier.MIDDLE,
+            code="A002", name="发票额度调整审核", handling_list=HandlingList.ASSISTED, tier=Tier.MIDDLE,
             team_kind=Team.Kind.ONLINE_PROCESSING, time_limit_days=5, needs_approval=True,
         ),
         "moved_forward": ItemFactory(
-            code="M001", name="纳税人归类管理", list=HandlingList.ASSISTED, tier=Tier.MIDDLE,
+            code="M001", name="纳税人归类管理", handling_list=HandlingList.ASSISTED, tier=Tier.MIDDLE,
             team_kind=Team.Kind.DISPATCHED, time_limit_days=5, moved_forward=True,
         ),
         "joint": ItemFactory(
-            code="J001", name="清税注销实地核查", list=HandlingList.JOINT, tier=Tier.BACK,
+            code="J001", name="清税注销实地核查", handling_list=HandlingList.JOINT, tier=Tier.BACK,
             team_kind=Team.Kind.BASIC, time_limit_days=10, needs_approval=True,
         ),
     }

@@ -45,7 +45,7 @@ class UserFactory(factory.django.DjangoModelFactory):
         django_get_or_create = ("username",)
 
     username = factory.Sequence(lambda n: f"user{n}")
-    password = factory.PostGenerationMethodCall("set_password", "pass12345")
+    password = factory.django.Password("pass12345")
 
 
 class StaffFactory(factory.django.DjangoModelFactory):
@@ -53,6 +53,7 @@ class StaffFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = Staff
+        skip_postgeneration_save = True
 
     user = factory.SubFactory(UserFactory)
     name = factory.Sequence(lambda n: f"Staff {n}")
@@ -87,7 +88,7 @@ class ItemFactory(factory.django.DjangoModelFactory):
 
     code = factory.Sequence(lambda n: f"TST{n:03d}")
     name = factory.Sequence(lambda n: f"测试事项{n}")
-    list = HandlingList.ASSISTED
+    handling_list = HandlingList.ASSISTED
     tier = Tier.MIDDLE
     team_kind = Team.Kind.ONLINE_PROCESSING
     time_limit_days = 5

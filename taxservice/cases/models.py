@@ -75,7 +75,7 @@ TERMINAL_STATES = [S.CLOSED, S.CANCELLED]
 
 
 def _is_immediate(task: Task) -> bool:
-    return task.item.list == HandlingList.IMMEDIATE
+    return task.item.handling_list == HandlingList.IMMEDIATE
 
 
 def _needs_approval(task: Task) -> bool:

@@ -17,7 +17,7 @@ class HandlingList(models.TextChoices):
 class Item(models.Model):
     code = models.CharField(_("code"), max_length=16, unique=True)
     name = models.CharField(_("name"), max_length=100)
-    list = models.CharField(_("list"), max_length=16, choices=HandlingList.choices)
+    handling_list = models.CharField(_("list"), max_length=16, choices=HandlingList.choices)
     tier = models.CharField(_("tier"), max_length=8, choices=Tier.choices)
     team_kind = models.CharField(_("team kind"), max_length=24, choices=Team.Kind.choices)
     steps = models.JSONField(_("steps"), default=list, blank=True, help_text=_("The handling steps, in order."))
@@ -33,11 +33,11 @@ class Item(models.Model):
         ordering = ["code"]
         verbose_name = _("catalogue item")
         verbose_name_plural = _("catalogue items")
-        indexes = [models.Index(fields=["list", "tier"])]
+        indexes = [models.Index(fields=["handling_list", "tier"])]
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
 
     @property
     def is_immediate(self) -> bool:
-        return self.list == HandlingList.IMMEDIATE
+        return self.handling_list == HandlingList.IMMEDIATE
