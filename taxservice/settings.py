@@ -146,6 +146,12 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "TaskStateEnum": "taxservice.cases.models.TaskState",
+        "CaseStateEnum": "taxservice.cases.models.Case.State",
+        "TeamKindEnum": "taxservice.org.models.Team.Kind",
+        "ChannelEnum": "taxservice.cases.models.Channel",
+    },
 }
 
 # Celery: in-process by default; a broker URL switches to a real worker.

@@ -14,7 +14,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition, can_proceed
 
-from taxservice.catalogue.models import Item
 from taxservice.cases import policy, routing
 from taxservice.cases.calendar import due_at as compute_due_at
 from taxservice.cases.exceptions import (
@@ -33,6 +32,7 @@ from taxservice.cases.models import (
     TaskState,
     TaskTransition,
 )
+from taxservice.catalogue.models import Item
 from taxservice.org.models import Branch, Staff, Team, Tier
 from taxservice.taxpayers.models import Taxpayer
 

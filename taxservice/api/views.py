@@ -1,0 +1,169 @@
+"""API v1 views: parse, call a service or selector, render. No business logic here."""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch, Q
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from taxservice.api import serializers as s
+from taxservice.api.filters import ItemFilter, TaskFilter
+from taxservice.api.permissions import request_staff
+from taxservice.cases import selectors, services
+from taxservice.cases.models import Case, Task, TaskTransition
+from taxservice.catalogue.models import Item
+from taxservice.taxpayers.models import Taxpayer
+from taxservice.taxpayers.services import taxpayer_register
+
+
+class StaffContextMixin:
+    def get_serializer_context(self) -> dict:
+        context = super().get_serializer_context()
+        context["staff"] = request_staff(self.request)
+        return context
+
+
+class TaxpayerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Taxpayers, found by credit code or name (`?q=`), registered with a validated code."""
+
+    serializer_class = s.TaxpayerSerializer
+    lookup_field = "credit_code"
+    lookup_value_regex = "[^/]+"
+
+    def get_queryset(self):  # noqa: ANN201
+        qs = Taxpayer.objects.select_related("competent_branch").order_by("credit_code")
+        query = self.request.query_params.get("q", "").strip()
+        if query:
+            qs = qs.filter(Q(credit_code__startswith=query.upper()) | Q(name__icontains=query))
+        return qs
+
+    @extend_schema(
+        parameters=[OpenApiParameter("q", str, description="credit code prefix or part of the name")],
+    )
+    def list(self, request, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN201
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(request=s.TaxpayerCreateSerializer, responses={201: s.TaxpayerSerializer})
+    def create(self, request):  # noqa: ANN001, ANN201
+        data = s.TaxpayerCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        taxpayer = taxpayer_register(
+            actor=request_staff(request),
+            credit_code=data.validated_data["credit_code"],
+            name=data.validated_data["name"],
+            competent_branch_code=data.validated_data["competent_branch"],
+            classification=data.validated_data["classification"],
+            grade=data.validated_data["grade"],
+        )
+        return Response(s.TaxpayerSerializer(taxpayer).data, status=status.HTTP_201_CREATED)
+
+
+class ItemViewSet(viewsets.ReadOnlyModelViewSet):
+    """The item catalogue (事项清单)."""
+
+    serializer_class = s.ItemSerializer
+    queryset = Item.objects.filter(active=True).order_by("code")
+    filterset_class = ItemFilter
+    lookup_field = "code"
+
+
+class CaseViewSet(StaffContextMixin, mixins.RetrieveModelMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Cases (one taxpayer contact each) with their tasks."""
+
+    serializer_class = s.CaseSerializer
+
+    queryset = Case.objects.none()  # for the schema; requests use get_queryset
+
+    def get_queryset(self):  # noqa: ANN201
+        if getattr(self, "swagger_fake_view", False):
+            return Case.objects.none()
+        tasks = Task.objects.select_related(*selectors.TASK_RELATED).order_by("id")
+        return selectors.case_list_for_staff(staff=request_staff(self.request)).prefetch_related(
+            Prefetch("tasks", queryset=tasks)
+        )
+
+    @extend_schema(request=s.CaseCreateSerializer, responses={201: s.CaseSerializer})
+    def create(self, request):  # noqa: ANN001, ANN201
+        data = s.CaseCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        staff = request_staff(request)
+        case = services.case_open(
+            actor=staff,
+            taxpayer=data.validated_data["taxpayer"],
+            channel=data.validated_data["channel"],
+            hall=data.validated_data["hall"],
+            notes=data.validated_data["notes"],
+            items=[services.RequestedItem(**row) for row in data.validated_data["items"]],
+        )
+        # Reload through the selector's prefetches; the creator may not see a case it
+        # routed elsewhere (an integrator), so fall back to the created row.
+        case = self.get_queryset().filter(pk=case.pk).first() or case
+        return Response(self.get_serializer(case).data, status=status.HTTP_201_CREATED)
+
+
+class TaskViewSet(StaffContextMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Tasks the caller may see; `transitions` moves one through its life cycle."""
+
+    filterset_class = TaskFilter
+    queryset = Task.objects.none()  # for the schema; requests use get_queryset
+
+    def get_queryset(self):  # noqa: ANN201
+        if getattr(self, "swagger_fake_view", False):
+            return Task.objects.none()
+        qs = selectors.task_list_for_staff(staff=request_staff(self.request))
+        if self.action == "retrieve":
+            qs = qs.prefetch_related(
+                Prefetch("transitions", queryset=TaskTransition.objects.select_related("actor").order_by("at", "id"))
+            )
+        return qs
+
+    def get_serializer_class(self):  # noqa: ANN201
+        return s.TaskDetailSerializer if self.action in {"retrieve", "transitions"} else s.TaskSerializer
+
+    @extend_schema(
+        request=s.TransitionRequestSerializer,
+        responses={200: s.TaskDetailSerializer},
+        description="Make a transition. 409 when not allowed from the current state or changed by someone "
+        "else first; 403 when the caller may not make it.",
+    )
+    @action(detail=True, methods=["post"])
+    def transitions(self, request, pk=None):  # noqa: ANN001, ANN201
+        staff = request_staff(request)
+        # 404 for tasks the caller may not see, before anything else.
+        get_object_or_404(selectors.task_list_for_staff(staff=staff).only("id"), pk=pk)
+        data = s.TransitionRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        services.task_transition(
+            task_id=int(pk),
+            actor=staff,
+            name=values["transition"],
+            reason=values["reason"],
+            result=values["result"],
+            assignee_id=values["assignee"],
+            channel=values["channel"],
+            expected_state=values["expected_state"],
+        )
+        task = self.get_queryset().prefetch_related(
+            Prefetch("transitions", queryset=TaskTransition.objects.select_related("actor").order_by("at", "id"))
+        ).filter(pk=pk).first()
+        if task is None:
+            # The caller handed the task on (e.g. escalated it) and can no longer see it.
+            task = Task.objects.select_related(*selectors.TASK_RELATED).get(pk=pk)
+        return Response(self.get_serializer(task).data)
+
+
+class MeView(APIView):
+    """The caller's staff record, teams and roles."""
+
+    @extend_schema(responses=s.MeSerializer)
+    def get(self, request):  # noqa: ANN001, ANN201
+        staff = request_staff(request)
+        if staff is None:
+            raise NotFound("No staff record.")
+        return Response(s.MeSerializer(staff).data)
