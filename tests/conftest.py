@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from taxservice.catalogue.models import HandlingList
 from taxservice.cases import services
+from taxservice.catalogue.models import HandlingList
 from taxservice.org.models import Branch, Role, Staff, Team, Tier
 from tests.factories import BranchFactory, ItemFactory, StaffFactory, TaxpayerFactory, TeamFactory
 
