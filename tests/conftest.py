@@ -12,6 +12,12 @@ from taxservice.org.models import Branch, Role, Staff, Team, Tier
 from tests.factories import BranchFactory, ItemFactory, StaffFactory, TaxpayerFactory, TeamFactory
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):  # noqa: ANN001, ANN202
+    """Tests make many users; the production hasher's deliberate slowness buys nothing here."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @dataclass
 class Org:
     city: Branch

@@ -83,7 +83,7 @@ def staff_branch_scope(staff: Staff) -> frozenset[int]:
     return cached
 
 
-def transition_denial(staff: Staff, task, name: str, *, assignee: Staff | None = None) -> Denied | None:  # noqa: ANN001
+def transition_denial(staff: Staff, task, name: str, *, assignee_id: int | None = None) -> Denied | None:  # noqa: ANN001
     """Why `staff` may not make transition `name` on `task`, or None when they may."""
     if staff.has_role(R.ADMIN):
         return None
@@ -97,7 +97,7 @@ def transition_denial(staff: Staff, task, name: str, *, assignee: Staff | None =
         return Denied(_("Only the assignee may do this."))
     if name == "return" and task.assignee_id not in (None, staff.pk) and not is_supervisor:
         return Denied(_("Only the assignee or a coordinator may return this task."))
-    if name == "assign" and assignee is not None and assignee.pk != staff.pk and not staff.has_role(*ASSIGN_OTHERS):
+    if name == "assign" and assignee_id not in (None, staff.pk) and not staff.has_role(*ASSIGN_OTHERS):
         return Denied(_("Only coordinators and branch chiefs may assign a task to someone else."))
     if name in {"approve", "reject"} and task.assignee_id == staff.pk:
         return Denied(_("You may not approve your own work."))

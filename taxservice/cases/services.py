@@ -161,13 +161,11 @@ def task_transition(
                 _("Someone else changed this task first: it is now “%(state)s”.") % {"state": task.get_state_display()}
             )
 
-        assignee = None
-        if name == "assign":
-            assignee = _resolve_assignee(task=task, actor=actor, assignee_id=assignee_id)
         if actor is not None:
-            denial = policy.transition_denial(actor, task, name, assignee=assignee)
+            denial = policy.transition_denial(actor, task, name, assignee_id=assignee_id)
             if denial is not None:
                 raise ActionForbidden(denial.reason)
+        assignee = _resolve_assignee(task=task, actor=actor, assignee_id=assignee_id) if name == "assign" else None
 
         method = getattr(task, TRANSITION_METHODS[name])
         if not can_proceed(method, check_conditions=False):
