@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.db.models import Prefetch, Q
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -135,7 +134,8 @@ class TaskViewSet(StaffContextMixin, mixins.ListModelMixin, mixins.RetrieveModel
     def transitions(self, request, pk=None):  # noqa: ANN001, ANN201
         staff = request_staff(request)
         # 404 for tasks the caller may not see, before anything else.
-        get_object_or_404(selectors.task_list_for_staff(staff=staff).only("id"), pk=pk)
+        if not selectors.task_list_for_staff(staff=staff).filter(pk=pk).exists():
+            raise NotFound("No such task, or not one of yours.")
         data = s.TransitionRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
