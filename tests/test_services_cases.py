@@ -110,3 +110,9 @@ class TestTaxpayerRegister:
     def test_back_office_staff_may_not_register(self, org):
         with pytest.raises(ActionForbidden):
             taxpayer_register(actor=org.back_member, credit_code=credit_code(6), name="x", competent_branch_code="SRC1")
+
+
+def test_a_clerk_acts_on_cases_accepted_at_any_hall_of_their_branch(org, taxpayer, items):
+    case = _open(org, taxpayer, items=["I001"], hall="H02")
+    task = services.task_transition(task_id=case.tasks.get().pk, actor=org.clerk, name="handle_on_spot", result="ok")
+    assert task.state == "closed"

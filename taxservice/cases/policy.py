@@ -57,7 +57,7 @@ def can_see(staff: Staff, task) -> bool:  # noqa: ANN001 - a Task
     scope = staff_branch_scope(staff)
     if task.team_id is not None and (task.team_id in staff_team_ids(staff) or task.team.branch_id in scope):
         return True
-    return task.case.hall_id in scope
+    return task.case.hall_id in scope or task.case.accepted_by_id == staff.pk
 
 
 def staff_team_ids(staff: Staff) -> frozenset[int]:
@@ -69,15 +69,14 @@ def staff_team_ids(staff: Staff) -> frozenset[int]:
 
 
 def staff_branch_scope(staff: Staff) -> frozenset[int]:
-    """The staff member's home branch and, for a branch with halls, its halls."""
+    """The staff member's home branch and, for a branch with halls (or a hall), those halls."""
     cached = getattr(staff, "_branch_scope_cache", None)
     if cached is None:
         home = staff.home_branch
-        ids = {home.pk}
-        ids.update(home.children.values_list("pk", flat=True))
-        if home.parent_id is not None and home.kind == home.Kind.HALL:
-            # A hall clerk works for the hall's tax-service branch as a whole.
-            ids.add(home.parent_id)
+        # A hall's staff work for the hall's tax-service branch as a whole (all its halls).
+        root = home.parent if home.kind == home.Kind.HALL and home.parent_id is not None else home
+        ids = {home.pk, root.pk}
+        ids.update(root.children.values_list("pk", flat=True))
         cached = frozenset(ids)
         staff._branch_scope_cache = cached
     return cached

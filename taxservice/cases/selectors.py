@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from django.db.models import Prefetch, Q, QuerySet
+from django_fsm import can_proceed
 
 from taxservice.cases import policy
-from taxservice.cases.models import Case, Task, TaskTransition
+from taxservice.cases.models import TRANSITION_METHODS, Case, Task, TaskTransition
 from taxservice.org.models import Staff
 
 TASK_RELATED = ("item", "taxpayer", "team", "assignee", "case")
@@ -20,6 +21,7 @@ def task_visibility_filter(staff: Staff) -> Q | None:
         Q(team_id__in=policy.staff_team_ids(staff))
         | Q(team__branch_id__in=scope)
         | Q(case__hall_id__in=scope)
+        | Q(case__accepted_by_id=staff.pk)
     )
 
 
@@ -43,7 +45,9 @@ def case_list_for_staff(*, staff: Staff) -> QuerySet[Case]:
     if visibility is None:
         return qs
     visible_tasks = task_list_for_staff(staff=staff).values("case_id")
-    return qs.filter(Q(pk__in=visible_tasks) | Q(hall_id__in=policy.staff_branch_scope(staff)))
+    return qs.filter(
+        Q(pk__in=visible_tasks) | Q(hall_id__in=policy.staff_branch_scope(staff)) | Q(accepted_by_id=staff.pk)
+    )
 
 
 def case_get_for_staff(*, staff: Staff, case_id: int) -> Case | None:
@@ -60,10 +64,6 @@ def case_get_for_staff(*, staff: Staff, case_id: int) -> Case | None:
 
 def allowed_transitions(*, staff: Staff, task: Task) -> list[str]:
     """The transitions `staff` could make on `task` now (state, conditions and permission)."""
-    from django_fsm import can_proceed
-
-    from taxservice.cases.models import TRANSITION_METHODS
-
     names = []
     for name, method_name in TRANSITION_METHODS.items():
         if not can_proceed(getattr(task, method_name)):
