@@ -151,6 +151,7 @@ SPECTACULAR_SETTINGS = {
         "CaseStateEnum": "taxservice.cases.models.Case.State",
         "TeamKindEnum": "taxservice.org.models.Team.Kind",
         "ChannelEnum": "taxservice.cases.models.Channel",
+        "TransitionNameEnum": "taxservice.cases.models.TRANSITION_CHOICES",
     },
 }
 

@@ -263,3 +263,11 @@ class TestTasks:
         client = api(org.coordinator)
         with django_assert_max_num_queries(8):
             assert client.get("/api/v1/tasks/").json()["count"] == 10
+
+
+def test_the_openapi_schema_validates_without_warnings(db, tmp_path):
+    from django.core.management import call_command
+
+    target = tmp_path / "schema.yml"
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(target))
+    assert "/api/v1/cases/" in target.read_text()

@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from taxservice.cases import selectors
-from taxservice.cases.models import TRANSITION_METHODS, Case, Channel, Task, TaskTransition
+from taxservice.cases.models import TRANSITION_CHOICES, Case, Channel, Task, TaskTransition
 from taxservice.catalogue.models import HandlingList, Item
 from taxservice.org.models import Role, Staff, Team
 from taxservice.taxpayers.models import Taxpayer
@@ -86,7 +86,7 @@ class TaskSerializer(serializers.ModelSerializer):
             "available_transitions",
         ]
 
-    @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=list(TRANSITION_METHODS))))
+    @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=TRANSITION_CHOICES)))
     def get_available_transitions(self, task: Task) -> list[str]:
         staff = self.context.get("staff")
         return selectors.allowed_transitions(staff=staff, task=task) if staff else []
@@ -138,7 +138,7 @@ class CaseCreateSerializer(serializers.Serializer):
 
 
 class TransitionRequestSerializer(serializers.Serializer):
-    transition = serializers.ChoiceField(choices=list(TRANSITION_METHODS))
+    transition = serializers.ChoiceField(choices=TRANSITION_CHOICES)
     reason = serializers.CharField(required=False, allow_blank=True, default="")
     result = serializers.CharField(required=False, allow_blank=True, default="")
     assignee = serializers.IntegerField(required=False, allow_null=True, default=None, help_text="A staff id; the caller by default.")

@@ -211,6 +211,10 @@ TRANSITION_METHODS: dict[str, str] = {
 }
 
 
+# (value, label) pairs of the transition names, for choice fields and the OpenAPI enum.
+TRANSITION_CHOICES = [(name, name) for name in TRANSITION_METHODS]
+
+
 class TaskTransition(models.Model):
     """One append-only row per state change. Durations and indicators derive from it."""
 
