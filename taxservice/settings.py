@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "taxservice.taxpayers",
     "taxservice.catalogue",
     "taxservice.cases",
+    "taxservice.routing",
     "taxservice.api",
     # Tier apps and metrics.
     "frontdesk",
@@ -165,6 +166,21 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "taxservice")
 CELERY_TIMEZONE = TIME_ZONE
+
+# Dispatch: staff count as available only within these local hours on weekdays, e.g.
+# "08:30-17:30". Empty (the embedded default) means: whenever they are on duty.
+TAXSERVICE_WORKING_HOURS = env_str("TAXSERVICE_WORKING_HOURS", "")
+# How many queued tasks one robot claim takes at once.
+TAXSERVICE_ROBOT_BATCH = env_int("TAXSERVICE_ROBOT_BATCH", 200)
+# How often Celery beat runs the robot's backlog sweep, in seconds.
+TAXSERVICE_ROBOT_SWEEP_SECONDS = env_int("TAXSERVICE_ROBOT_SWEEP_SECONDS", 60)
+CELERY_BEAT_SCHEDULE = {
+    "robot-sweep": {
+        "task": "taxservice.routing.tasks.robot_sweep",
+        "schedule": TAXSERVICE_ROBOT_SWEEP_SECONDS,
+        "kwargs": {"trigger": "sweep"},
+    }
+}
 
 LOGGING = {
     "version": 1,

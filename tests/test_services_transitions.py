@@ -46,9 +46,9 @@ PATHS: dict[str, list[tuple[str, str, dict]]] = {
 # What each state allows (for an item of the right kind).
 ALLOWED: dict[str, set[str]] = {
     S.RECEIVED: {"handle_on_spot", "transfer", "cancel"},
-    S.QUEUED: {"assign", "cancel"},
-    S.ASSIGNED: {"accept", "return", "cancel"},
-    S.IN_PROGRESS: {"return", "request_materials", "escalate", "submit_for_approval", "complete", "cancel"},
+    S.QUEUED: {"assign", "reroute", "cancel"},
+    S.ASSIGNED: {"accept", "return", "reassign", "cancel"},
+    S.IN_PROGRESS: {"return", "reassign", "request_materials", "escalate", "submit_for_approval", "complete", "cancel"},
     S.AWAITING_MATERIALS: {"receive_materials", "cancel"},
     S.AWAITING_APPROVAL: {"approve", "reject", "cancel"},
     S.DONE: {"give_feedback"},
@@ -56,7 +56,7 @@ ALLOWED: dict[str, set[str]] = {
     S.CANCELLED: set(),
 }
 
-FULL_ARGS = {"reason": "理由", "result": "结果", "channel": "hall_window"}
+FULL_ARGS = {"reason": "理由", "result": "结果", "channel": "hall_window", "team_code": "HUB"}
 
 
 def drive(org, task: Task, state: str) -> Task:

@@ -88,7 +88,14 @@ def _needs_no_approval(task: Task) -> bool:
 
 class Task(ConcurrentTransitionMixin, models.Model):
     class Source(models.TextChoices):
+        """The business line a task came in from."""
+
         FRONT_DESK = "front_desk", _("Front desk")
+        RISK = "risk", _("Risk")
+        DATA_GOVERNANCE = "data_governance", _("Data governance")
+        BUSINESS = "business", _("Business")
+        GRID = "grid", _("Grid")
+        HOTLINE_12345 = "hotline_12345", _("12345 hotline")
 
     case = models.ForeignKey(Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="tasks")
     taxpayer = models.ForeignKey(Taxpayer, verbose_name=_("taxpayer"), on_delete=models.PROTECT, related_name="tasks")
@@ -191,6 +198,17 @@ class Task(ConcurrentTransitionMixin, models.Model):
     def cancel(self) -> None:
         pass
 
+    # --- middle-office additions: moving a task between queues and people ---
+
+    @transition(field=state, source=S.QUEUED, target=S.QUEUED)
+    def reroute(self, *, tier: str, team: Team) -> None:
+        self.tier = tier
+        self.team = team
+
+    @transition(field=state, source=[S.ASSIGNED, S.IN_PROGRESS], target=S.ASSIGNED)
+    def reassign(self, *, assignee: Staff) -> None:
+        self.assignee = assignee
+
 
 # Transition names are the API's contract; `return` is a Python keyword, hence the map.
 TRANSITION_METHODS: dict[str, str] = {
@@ -208,6 +226,8 @@ TRANSITION_METHODS: dict[str, str] = {
     "complete": "complete",
     "give_feedback": "give_feedback",
     "cancel": "cancel",
+    "reroute": "reroute",
+    "reassign": "reassign",
 }
 
 
@@ -255,6 +275,53 @@ class TaskTransition(models.Model):
     @property
     def actor_label(self) -> str:
         return self.actor.name if self.actor_id else str(_("system"))
+
+
+class TaskAssignment(models.Model):
+    """Who holds a task. The partial unique constraint allows one active row per task, so
+    two dispatchers racing past every other check still cannot both assign it."""
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="assignments")
+    staff = models.ForeignKey(Staff, on_delete=models.PROTECT, related_name="assignments")
+    active = models.BooleanField(default=True)
+    assigned_at = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("task assignment")
+        verbose_name_plural = _("task assignments")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["task"], condition=models.Q(active=True), name="one_active_assignment_per_task"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"T{self.task_id} → {self.staff_id}"
+
+
+class TaskIntake(models.Model):
+    """One push of a task from another business line (or a bulk upload row).
+
+    Screening merges duplicates: an intake for a taxpayer and item that already has an
+    open task links to that task (`merged=True`) instead of creating a second one.
+    """
+
+    task = models.ForeignKey(Task, on_delete=models.PROTECT, related_name="intakes")
+    source = models.CharField(_("source"), max_length=24, choices=Task.Source.choices)
+    notes = models.TextField(_("notes"), blank=True)
+    merged = models.BooleanField(_("merged into an open task"), default=False)
+    received_at = models.DateTimeField(_("received at"), default=timezone.now)
+    received_by = models.ForeignKey(Staff, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    batch = models.CharField(_("upload batch"), max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        verbose_name = _("task intake")
+        verbose_name_plural = _("task intakes")
+
+    def __str__(self) -> str:
+        return f"{self.source} → T{self.task_id}"
 
 
 class Notification(models.Model):

@@ -32,6 +32,8 @@ TRANSITION_ROLES: dict[str, frozenset[str]] = {
     "complete": frozenset({R.TEAM_MEMBER, R.EXPERT, R.COORDINATOR, R.BRANCH_CHIEF}),
     "give_feedback": frozenset({R.CLERK, R.TEAM_MEMBER, R.EXPERT, R.COORDINATOR, R.BRANCH_CHIEF}),
     "cancel": frozenset({R.CLERK, R.COORDINATOR, R.BRANCH_CHIEF}),
+    "reroute": frozenset({R.COORDINATOR}),
+    "reassign": frozenset({R.COORDINATOR, R.BRANCH_CHIEF}),
 }
 
 # Steps only the person holding the task takes (a supervisor role may still act:
@@ -41,7 +43,7 @@ SUPERVISORS = frozenset({R.COORDINATOR, R.BRANCH_CHIEF})
 # Who may assign a task to someone other than themselves.
 ASSIGN_OTHERS = frozenset({R.COORDINATOR, R.BRANCH_CHIEF})
 # Reasons are required for these.
-REASON_REQUIRED = frozenset({"return", "escalate", "reject", "cancel"})
+REASON_REQUIRED = frozenset({"return", "escalate", "reject", "cancel", "reroute", "reassign"})
 # Roles that may open cases (front desk in the browser, other platforms through the API).
 CASE_CREATORS = frozenset({R.CLERK, R.INTEGRATOR, R.COORDINATOR})
 
@@ -96,7 +98,7 @@ def transition_denial(staff: Staff, task, name: str, *, assignee_id: int | None 
         return Denied(_("Only the assignee may do this."))
     if name == "return" and task.assignee_id not in (None, staff.pk) and not is_supervisor:
         return Denied(_("Only the assignee or a coordinator may return this task."))
-    if name == "assign" and assignee_id not in (None, staff.pk) and not staff.has_role(*ASSIGN_OTHERS):
+    if name in {"assign", "reassign"} and assignee_id not in (None, staff.pk) and not staff.has_role(*ASSIGN_OTHERS):
         return Denied(_("Only coordinators and branch chiefs may assign a task to someone else."))
     if name in {"approve", "reject"} and task.assignee_id == staff.pk:
         return Denied(_("You may not approve your own work."))

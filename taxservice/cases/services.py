@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition, can_proceed
 
-from taxservice.cases import policy, routing
+from taxservice.cases import policy
 from taxservice.cases.calendar import due_at as compute_due_at
 from taxservice.cases.exceptions import (
     ActionForbidden,
@@ -29,11 +29,13 @@ from taxservice.cases.models import (
     Case,
     Channel,
     Task,
+    TaskAssignment,
     TaskState,
     TaskTransition,
 )
 from taxservice.catalogue.models import Item
 from taxservice.org.models import Branch, Staff, Team, Tier
+from taxservice.routing import engine
 from taxservice.taxpayers.models import Taxpayer
 
 
@@ -132,9 +134,14 @@ def task_transition(
     result: str = "",
     assignee_id: int | None = None,
     channel: str = "",
+    team_code: str = "",
     expected_state: str | None = None,
+    details: dict | None = None,
 ) -> Task:
     """Make transition `name` on a task, as `actor` (None means the system).
+
+    `assignee_id` is for assign/reassign (the actor by default), `team_code` for reroute,
+    `result` for handle_on_spot/complete/give_feedback, `details` adds to the audit row.
 
     Raises InvalidInput (bad arguments), ActionForbidden (not allowed for this actor),
     TransitionNotAllowed (not from the current state) or ConcurrentChange (someone else
@@ -165,7 +172,11 @@ def task_transition(
             denial = policy.transition_denial(actor, task, name, assignee_id=assignee_id)
             if denial is not None:
                 raise ActionForbidden(denial.reason)
-        assignee = _resolve_assignee(task=task, actor=actor, assignee_id=assignee_id) if name == "assign" else None
+        assignee = (
+            _resolve_assignee(task=task, actor=actor, assignee_id=assignee_id)
+            if name in {"assign", "reassign"}
+            else None
+        )
 
         method = getattr(task, TRANSITION_METHODS[name])
         if not can_proceed(method, check_conditions=False):
@@ -176,7 +187,11 @@ def task_transition(
         if not can_proceed(method):
             raise TransitionNotAllowed(_condition_message(name, task))
 
-        kwargs, details = _transition_arguments(task=task, name=name, result=result, assignee=assignee, channel=channel)
+        kwargs, log_details = _transition_arguments(
+            task=task, name=name, result=result, assignee=assignee, channel=channel, team_code=team_code
+        )
+        flag = log_details.pop("_flag", "")
+        log_details.update(details or {})
         from_state = task.state
         method(**kwargs)
         try:
@@ -192,12 +207,37 @@ def task_transition(
             actor=actor,
             at=now,
             reason=reason,
-            details=details,
+            details=log_details,
         )
+        _record_assignment(task=task, name=name, now=now)
+        if flag:
+            _raise_hub_alert(task=task, kind=flag, now=now)
         if task.state in TERMINAL_STATES:
             _close_case_if_finished(case_id=task.case_id, now=now)
         transaction.on_commit(lambda: _after_transition(log.pk))
     return task
+
+
+def _record_assignment(*, task: Task, name: str, now) -> None:  # noqa: ANN001
+    """Keep TaskAssignment in step: one active row while someone holds an open task."""
+    if name in {"assign", "reassign"} or task.assignee_id is None or task.state in TERMINAL_STATES:
+        TaskAssignment.objects.filter(task=task, active=True).update(active=False, ended_at=now)
+    if name in {"assign", "reassign"}:
+        TaskAssignment.objects.create(task=task, staff_id=task.assignee_id, assigned_at=now)
+
+
+def _raise_hub_alert(*, task: Task, kind: str, now) -> None:  # noqa: ANN001
+    from taxservice.routing.models import HubAlert
+
+    messages = {
+        "no_rule": _("No routing rule covers %(item)s from %(source)s."),
+        "no_team": _("The rule for %(item)s names a team that does not exist."),
+        "territorial_fallback": _("No dispatched staff of the competent branch can take %(item)s."),
+        "no_candidate": _("No eligible staff for %(item)s."),
+    }
+    message = messages.get(kind, kind) % {"item": task.item.name, "source": task.get_source_display()}
+    if not HubAlert.objects.filter(task=task, kind=kind, resolved_at__isnull=True).exists():
+        HubAlert.objects.create(task=task, kind=kind if kind != "no_team" else "no_rule", message=message, created_at=now)
 
 
 def _resolve_assignee(*, task: Task, actor: Staff | None, assignee_id: int | None) -> Staff:
@@ -226,7 +266,7 @@ def _resolve_assignee(*, task: Task, actor: Staff | None, assignee_id: int | Non
 
 
 def _transition_arguments(
-    *, task: Task, name: str, result: str, assignee: Staff | None, channel: str
+    *, task: Task, name: str, result: str, assignee: Staff | None, channel: str, team_code: str
 ) -> tuple[dict, dict]:
     """The keyword arguments for the FSM method, and the details for the audit row."""
     if name == "handle_on_spot":
@@ -234,16 +274,31 @@ def _transition_arguments(
             raise InvalidInput(_("Record the result given to the taxpayer."), code="result_required", fields={"result": [_("Required.")]})
         return {"result": result}, {"result": result}
     if name == "transfer":
-        tier, team = routing.route_transfer(item=task.item, taxpayer=task.taxpayer)
-        return {"tier": tier, "team": team}, {"tier": tier, "team": team.code if team else None}
-    if name == "assign":
-        return {"assignee": assignee}, {"assignee": assignee.pk, "assignee_name": assignee.name}
+        found = engine.classify(item=task.item, source=task.source, taxpayer=task.taxpayer)
+        return {"tier": found.tier, "team": found.team}, {
+            "tier": found.tier,
+            "team": found.team.code if found.team else None,
+            "rule": found.rule.pk if found.rule else None,
+            "rule_version": found.rule.version if found.rule else None,
+            "_flag": found.flag,
+        }
+    if name in {"assign", "reassign"}:
+        return {"assignee": assignee}, {
+            "assignee": assignee.pk,
+            "assignee_name": assignee.name,
+            "from_assignee": task.assignee_id,
+        }
+    if name == "reroute":
+        team = Team.objects.filter(code=team_code).first() if team_code else None
+        if team is None:
+            raise InvalidInput(_("Name the team to send the task to."), code="unknown_team", fields={"team": [_("Unknown team.")]})
+        return {"tier": team.tier, "team": team}, {"team": team.code, "from_team": task.team.code if task.team else None}
     if name == "receive_materials":
         requested = task.transitions.filter(transition="request_materials").order_by("-at", "-id").first()
         paused_for = timezone.now() - requested.at if requested else timezone.timedelta(0)
         return {"paused_for": paused_for}, {"paused_seconds": int(paused_for.total_seconds())}
     if name == "escalate":
-        team = routing.route_escalation(item=task.item, taxpayer=task.taxpayer)
+        team = engine.escalation_team(item=task.item, taxpayer=task.taxpayer)
         return {"team": team}, {"team": team.code if team else None, "from_assignee": task.assignee_id}
     if name == "return":
         return {}, {"from_assignee": task.assignee_id}

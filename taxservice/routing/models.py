@@ -1,0 +1,295 @@
+"""Routing rules as data, dispatch decision records, and the auto-dispatch robot's state.
+
+Part of the shared core: the middle office's screens edit and show these, but the
+rules and the pipeline belong to every tier (DOMAIN.md §1, §3).
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from taxservice.cases.models import Task
+from taxservice.catalogue.models import HandlingList, Item
+from taxservice.org.models import Branch, Staff, Team, Tier
+from taxservice.taxpayers.models import Taxpayer
+
+
+class Chooser(models.TextChoices):
+    RANDOM = "random", _("Random (随机派单)")
+    ROUND_ROBIN = "round_robin", _("Round-robin")
+    LEAST_LOADED = "least_loaded", _("Least-loaded")
+
+
+class Target(models.TextChoices):
+    CITY = "city", _("City-level team (业务提级办)")
+    COMPETENT_BRANCH = "competent_branch", _("Competent branch's team")
+    TERRITORIAL = "territorial", _("Dispatched staff of the competent branch (属地优先)")
+    COORDINATION_POST = "coordination_post", _("Coordination post (manual)")
+
+
+# The business lines tasks come in from are the core's: Task.Source.
+Source = Task.Source
+
+
+# The dispatch filters, in the order the pipeline applies them.
+FILTER_NAMES = ["membership", "on_duty", "capacity", "conflict", "rotation"]
+
+
+def default_filters() -> list[str]:
+    return list(FILTER_NAMES)
+
+
+class RoutingRule(models.Model):
+    """Which tier and team a task goes to, and how a person is chosen there.
+
+    Empty match fields match anything. Lower priority numbers win; among equal
+    priorities the more specific rule (more match fields set) wins, then the older.
+    Empty `tier`/`team_kind` take the item's own.
+    """
+
+    name = models.CharField(_("name"), max_length=100)
+    description = models.TextField(_("description"), blank=True)
+    priority = models.PositiveSmallIntegerField(_("priority"), default=100)
+    active = models.BooleanField(_("active"), default=True)
+    # What the rule matches.
+    match_item = models.ForeignKey(Item, verbose_name=_("item"), null=True, blank=True, on_delete=models.PROTECT)
+    match_list = models.CharField(_("list"), max_length=16, choices=HandlingList.choices, blank=True)
+    match_tier = models.CharField(_("item tier"), max_length=8, choices=Tier.choices, blank=True)
+    match_moved_forward = models.BooleanField(_("moved-forward items"), null=True, blank=True)
+    match_source = models.CharField(_("source line"), max_length=24, choices=Source.choices, blank=True)
+    match_classification = models.CharField(
+        _("taxpayer classification"), max_length=24, choices=Taxpayer.Classification.choices, blank=True
+    )
+    match_grade = models.CharField(_("taxpayer grade"), max_length=1, choices=Taxpayer.Grade.choices, blank=True)
+    match_district = models.ForeignKey(
+        Branch,
+        verbose_name=_("district"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        limit_choices_to={"kind": "district"},
+        related_name="+",
+    )
+    # What the rule gives.
+    tier = models.CharField(_("tier"), max_length=8, choices=Tier.choices, blank=True)
+    team_kind = models.CharField(_("team kind"), max_length=24, choices=Team.Kind.choices, blank=True)
+    target = models.CharField(_("target"), max_length=24, choices=Target.choices)
+    chooser = models.CharField(_("chooser"), max_length=16, choices=Chooser.choices, default=Chooser.RANDOM)
+    filters = models.JSONField(_("filters"), default=default_filters)
+    version = models.PositiveIntegerField(_("version"), default=1)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+    updated_by = models.ForeignKey(Staff, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    MATCH_FIELDS = (
+        "match_item_id",
+        "match_list",
+        "match_tier",
+        "match_moved_forward",
+        "match_source",
+        "match_classification",
+        "match_grade",
+        "match_district_id",
+    )
+
+    class Meta:
+        ordering = ["priority", "id"]
+        verbose_name = _("routing rule")
+        verbose_name_plural = _("routing rules")
+
+    def __str__(self) -> str:
+        return f"{self.priority} {self.name}"
+
+    @property
+    def specificity(self) -> int:
+        return sum(1 for name in self.MATCH_FIELDS if getattr(self, name) not in (None, ""))
+
+    def matches(self, *, item: Item, source: str, taxpayer: Taxpayer, district_id: int | None) -> bool:
+        checks = [
+            (self.match_item_id, item.pk),
+            (self.match_list, item.handling_list),
+            (self.match_tier, item.tier),
+            (self.match_moved_forward, item.moved_forward),
+            (self.match_source, source),
+            (self.match_classification, taxpayer.classification),
+            (self.match_grade, taxpayer.grade),
+            (self.match_district_id, district_id),
+        ]
+        return all(wanted in (None, "") or wanted == actual for wanted, actual in checks)
+
+    def snapshot(self) -> dict:
+        """Every editable field, for the change log and for replaying old decisions."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "priority": self.priority,
+            "active": self.active,
+            **{name: getattr(self, name) for name in self.MATCH_FIELDS},
+            "tier": self.tier,
+            "team_kind": self.team_kind,
+            "target": self.target,
+            "chooser": self.chooser,
+            "filters": list(self.filters),
+        }
+
+
+class RoutingRuleChange(models.Model):
+    """An append-only record of every rule change: who, when, why, and before/after."""
+
+    rule = models.ForeignKey(RoutingRule, on_delete=models.PROTECT, related_name="changes")
+    version = models.PositiveIntegerField(_("version"))
+    changed_by = models.ForeignKey(Staff, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    changed_at = models.DateTimeField(_("changed at"), default=timezone.now)
+    reason = models.TextField(_("reason"))
+    before = models.JSONField(_("before"), null=True, blank=True)
+    after = models.JSONField(_("after"))
+
+    class Meta:
+        ordering = ["rule", "version"]
+        verbose_name = _("routing rule change")
+        verbose_name_plural = _("routing rule changes")
+        constraints = [models.UniqueConstraint(fields=["rule", "version"], name="rule_change_version_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.rule_id} v{self.version}"
+
+
+class StaffConflict(models.Model):
+    """A declared conflict of interest (回避): the staff member must not handle the taxpayer."""
+
+    staff = models.ForeignKey(Staff, on_delete=models.CASCADE, related_name="conflicts")
+    taxpayer = models.ForeignKey(Taxpayer, on_delete=models.CASCADE, related_name="conflicts")
+    reason = models.CharField(_("reason"), max_length=200)
+    declared_at = models.DateTimeField(_("declared at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("conflict of interest")
+        verbose_name_plural = _("conflicts of interest")
+        constraints = [models.UniqueConstraint(fields=["staff", "taxpayer"], name="conflict_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.staff} ↔ {self.taxpayer}"
+
+
+class StaffLeave(models.Model):
+    staff = models.ForeignKey(Staff, on_delete=models.CASCADE, related_name="leaves")
+    starts_on = models.DateField(_("starts on"))
+    ends_on = models.DateField(_("ends on"))
+    reason = models.CharField(_("reason"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("leave")
+        verbose_name_plural = _("leaves")
+        indexes = [models.Index(fields=["starts_on", "ends_on"])]
+
+    def __str__(self) -> str:
+        return f"{self.staff} {self.starts_on}–{self.ends_on}"
+
+
+class DispatchDecision(models.Model):
+    """One run of the dispatch pipeline for one task, with everything needed to replay it."""
+
+    class Outcome(models.TextChoices):
+        ASSIGNED = "assigned", _("Assigned")
+        NO_CANDIDATE = "no_candidate", _("No candidate left")
+        TO_COORDINATION_POST = "to_coordination_post", _("Sent to the coordination post")
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="dispatch_decisions")
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    actor = models.ForeignKey(
+        Staff, null=True, blank=True, on_delete=models.PROTECT, related_name="+", help_text=_("Empty: the robot.")
+    )
+    rule = models.ForeignKey(RoutingRule, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    rule_version = models.PositiveIntegerField(null=True, blank=True)
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    candidates = models.JSONField(_("candidates"), default=list, help_text=_("Staff ids of the team, in id order."))
+    removed = models.JSONField(_("removed"), default=list, help_text=_("[{staff, name, filter, reason}]"))
+    eligible = models.JSONField(_("eligible"), default=list)
+    loads = models.JSONField(_("open tasks per eligible staff id"), default=dict)
+    chooser = models.CharField(_("chooser"), max_length=16, choices=Chooser.choices)
+    chooser_state = models.JSONField(_("chooser state"), default=dict, help_text=_("e.g. the round-robin pointer."))
+    seed = models.BigIntegerField(_("random seed"), null=True, blank=True)
+    chosen = models.ForeignKey(Staff, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    outcome = models.CharField(_("outcome"), max_length=24, choices=Outcome.choices)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("dispatch decision")
+        verbose_name_plural = _("dispatch decisions")
+        indexes = [models.Index(fields=["team", "outcome", "at"], name="decision_team_idx")]
+
+    def __str__(self) -> str:
+        return f"T{self.task_id} → {self.chosen_id or self.outcome}"
+
+
+class HubAlert(models.Model):
+    """Something the coordination post must look at: a task no rule or no person covers."""
+
+    class Kind(models.TextChoices):
+        NO_RULE = "no_rule", _("No routing rule covers the task")
+        NO_CANDIDATE = "no_candidate", _("No eligible staff")
+        TERRITORIAL_FALLBACK = "territorial_fallback", _("No dispatched staff of the competent branch eligible")
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="hub_alerts")
+    kind = models.CharField(_("kind"), max_length=24, choices=Kind.choices)
+    message = models.CharField(_("message"), max_length=300)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("hub alert")
+        verbose_name_plural = _("hub alerts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["task", "kind"], condition=models.Q(resolved_at__isnull=True), name="one_open_alert_per_kind"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class RobotSettings(models.Model):
+    """A single row: whether the auto-dispatch robot is paused, by whom and why."""
+
+    paused = models.BooleanField(_("paused"), default=False)
+    changed_by = models.ForeignKey(Staff, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    changed_at = models.DateTimeField(_("changed at"), default=timezone.now)
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("robot settings")
+        verbose_name_plural = _("robot settings")
+
+    def __str__(self) -> str:
+        return "paused" if self.paused else "running"
+
+    @classmethod
+    def load(cls) -> RobotSettings:
+        return cls.objects.get_or_create(pk=1)[0]
+
+
+class RobotRun(models.Model):
+    class Trigger(models.TextChoices):
+        TRANSFER = "transfer", _("A task was transferred")
+        SWEEP = "sweep", _("Scheduled sweep")
+        CAPACITY = "capacity", _("Capacity freed up")
+        MANUAL = "manual", _("Started by hand")
+
+    trigger = models.CharField(_("trigger"), max_length=16, choices=Trigger.choices)
+    started_at = models.DateTimeField(_("started at"), default=timezone.now, db_index=True)
+    duration_ms = models.PositiveIntegerField(_("duration (ms)"), default=0)
+    dispatched = models.PositiveIntegerField(_("dispatched"), default=0)
+    skipped = models.PositiveIntegerField(_("skipped"), default=0)
+    skipped_reasons = models.JSONField(_("skipped, by reason"), default=dict)
+    paused = models.BooleanField(_("robot was paused"), default=False)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        verbose_name = _("robot run")
+        verbose_name_plural = _("robot runs")
+
+    def __str__(self) -> str:
+        return f"{self.trigger} {self.started_at:%Y-%m-%d %H:%M} +{self.dispatched}"
