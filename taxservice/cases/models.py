@@ -97,7 +97,15 @@ class Task(ConcurrentTransitionMixin, models.Model):
         GRID = "grid", _("Grid")
         HOTLINE_12345 = "hotline_12345", _("12345 hotline")
 
-    case = models.ForeignKey(Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="tasks")
+    case = models.ForeignKey(
+        Case,
+        verbose_name=_("case"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="tasks",
+        help_text=_("The front-desk contact; empty for tasks pushed in by other business lines."),
+    )
     taxpayer = models.ForeignKey(Taxpayer, verbose_name=_("taxpayer"), on_delete=models.PROTECT, related_name="tasks")
     item = models.ForeignKey(Item, verbose_name=_("item"), on_delete=models.PROTECT, related_name="tasks")
     note = models.TextField(_("note"), blank=True)
@@ -110,6 +118,9 @@ class Task(ConcurrentTransitionMixin, models.Model):
         Staff, verbose_name=_("assignee"), null=True, blank=True, on_delete=models.PROTECT, related_name="tasks"
     )
     state = FSMField(_("state"), default=S.RECEIVED, choices=TaskState.choices, protected=True, db_index=True)
+    auto_dispatch = models.BooleanField(
+        _("auto-dispatch"), default=False, help_text=_("Set by screening: the robot dispatches this task.")
+    )
     due_at = models.DateTimeField(_("due at"))
     result = models.TextField(_("result"), blank=True)
     feedback_channel = models.CharField(_("feedback channel"), max_length=24, choices=Channel.choices, blank=True)
@@ -124,6 +135,7 @@ class Task(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["state", "tier", "team"], name="task_queue_idx"),
             models.Index(fields=["assignee", "state"], name="task_assignee_idx"),
             models.Index(fields=["taxpayer", "item"], name="task_taxpayer_item_idx"),
+            models.Index(fields=["state", "auto_dispatch", "created_at"], name="task_backlog_idx"),
         ]
 
     def __str__(self) -> str:
@@ -140,9 +152,10 @@ class Task(ConcurrentTransitionMixin, models.Model):
         self.result = result
 
     @transition(field=state, source=S.RECEIVED, target=S.QUEUED)
-    def transfer(self, *, tier: str, team: Team | None) -> None:
+    def transfer(self, *, tier: str, team: Team | None, auto_dispatch: bool = False) -> None:
         self.tier = tier
         self.team = team
+        self.auto_dispatch = auto_dispatch
 
     @transition(field=state, source=S.QUEUED, target=S.ASSIGNED)
     def assign(self, *, assignee: Staff) -> None:
@@ -204,6 +217,8 @@ class Task(ConcurrentTransitionMixin, models.Model):
     def reroute(self, *, tier: str, team: Team) -> None:
         self.tier = tier
         self.team = team
+        # A person placed it: the robot leaves it alone from now on.
+        self.auto_dispatch = False
 
     @transition(field=state, source=[S.ASSIGNED, S.IN_PROGRESS], target=S.ASSIGNED)
     def reassign(self, *, assignee: Staff) -> None:

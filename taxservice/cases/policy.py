@@ -59,7 +59,7 @@ def can_see(staff: Staff, task) -> bool:  # noqa: ANN001 - a Task
     scope = staff_branch_scope(staff)
     if task.team_id is not None and (task.team_id in staff_team_ids(staff) or task.team.branch_id in scope):
         return True
-    return task.case.hall_id in scope or task.case.accepted_by_id == staff.pk
+    return task.case_id is not None and (task.case.hall_id in scope or task.case.accepted_by_id == staff.pk)
 
 
 def staff_team_ids(staff: Staff) -> frozenset[int]:

@@ -212,9 +212,12 @@ def task_transition(
         _record_assignment(task=task, name=name, now=now)
         if flag:
             _raise_hub_alert(task=task, kind=flag, now=now)
-        if task.state in TERMINAL_STATES:
+        if task.state in TERMINAL_STATES and task.case_id is not None:
             _close_case_if_finished(case_id=task.case_id, now=now)
         transaction.on_commit(lambda: _after_transition(log.pk))
+        follow_up = _robot_follow_up(task=task, from_state=from_state)
+        if follow_up is not None:
+            transaction.on_commit(follow_up)
     return task
 
 
@@ -275,11 +278,13 @@ def _transition_arguments(
         return {"result": result}, {"result": result}
     if name == "transfer":
         found = engine.classify(item=task.item, source=task.source, taxpayer=task.taxpayer)
-        return {"tier": found.tier, "team": found.team}, {
+        auto = found.auto_dispatch
+        return {"tier": found.tier, "team": found.team, "auto_dispatch": auto}, {
             "tier": found.tier,
             "team": found.team.code if found.team else None,
             "rule": found.rule.pk if found.rule else None,
             "rule_version": found.rule.version if found.rule else None,
+            "auto_dispatch": auto,
             "_flag": found.flag,
         }
     if name in {"assign", "reassign"}:
@@ -307,7 +312,7 @@ def _transition_arguments(
     if name == "give_feedback":
         if not result:
             raise InvalidInput(_("Record the result returned to the taxpayer."), code="result_required", fields={"result": [_("Required.")]})
-        channel = channel or task.case.channel
+        channel = channel or (task.case.channel if task.case_id else "")
         if channel not in Channel.values:
             raise InvalidInput(_("Unknown channel %(channel)s.") % {"channel": channel}, fields={"channel": [_("Unknown.")]})
         return {"result": result, "channel": channel}, {"result": result, "channel": channel}
@@ -330,6 +335,22 @@ def _close_case_if_finished(*, case_id: int, now) -> None:  # noqa: ANN001
         case.state = Case.State.CLOSED
         case.closed_at = now
         case.save(update_fields=["state", "closed_at"])
+
+
+# States that count against a person's capacity: leaving them frees room for the backlog.
+_LOAD_STATES = {TaskState.ASSIGNED, TaskState.IN_PROGRESS, TaskState.AWAITING_MATERIALS, TaskState.AWAITING_APPROVAL}
+
+
+def _robot_follow_up(*, task: Task, from_state: str):  # noqa: ANN202
+    """The robot's work a committed transition calls for: dispatch it, or sweep the backlog."""
+    from taxservice.routing import services as routing_services
+
+    if task.state == TaskState.QUEUED and task.auto_dispatch and from_state != TaskState.QUEUED:
+        task_id = task.pk
+        return lambda: routing_services.schedule_dispatch(task_id)
+    if from_state in _LOAD_STATES and task.state not in _LOAD_STATES:
+        return lambda: routing_services.schedule_sweep("capacity")
+    return None
 
 
 def _after_transition(transition_id: int) -> None:

@@ -22,6 +22,8 @@ class Classification:
     team: Team | None
     # Why the task needs the coordination post's attention, or "" when it does not.
     flag: str = ""
+    # Whether the robot dispatches it: high-frequency items, and whatever the rule says.
+    auto_dispatch: bool = False
 
 
 def rules_in_order() -> list[RoutingRule]:
@@ -79,7 +81,8 @@ def classify(*, item: Item, source: str, taxpayer: Taxpayer) -> Classification:
     if team is None:
         flag = "territorial_fallback" if rule.target == Target.TERRITORIAL else "no_team"
         return Classification(rule=rule, tier=Tier.MIDDLE, team_kind=kind, team=coordination_post(), flag=flag)
-    return Classification(rule=rule, tier=tier, team_kind=kind, team=team)
+    auto = (item.high_frequency or rule.auto_dispatch) and team.kind != Team.Kind.COORDINATION_POST
+    return Classification(rule=rule, tier=tier, team_kind=kind, team=team, auto_dispatch=auto)
 
 
 def escalation_team(*, item: Item, taxpayer: Taxpayer) -> Team | None:

@@ -77,6 +77,11 @@ class RoutingRule(models.Model):
     team_kind = models.CharField(_("team kind"), max_length=24, choices=Team.Kind.choices, blank=True)
     target = models.CharField(_("target"), max_length=24, choices=Target.choices)
     chooser = models.CharField(_("chooser"), max_length=16, choices=Chooser.choices, default=Chooser.RANDOM)
+    auto_dispatch = models.BooleanField(
+        _("robot dispatches every task"),
+        default=False,
+        help_text=_("High-frequency items are always dispatched by the robot; this adds every other matched task."),
+    )
     filters = models.JSONField(_("filters"), default=default_filters)
     version = models.PositiveIntegerField(_("version"), default=1)
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
@@ -130,6 +135,7 @@ class RoutingRule(models.Model):
             "team_kind": self.team_kind,
             "target": self.target,
             "chooser": self.chooser,
+            "auto_dispatch": self.auto_dispatch,
             "filters": list(self.filters),
         }
 

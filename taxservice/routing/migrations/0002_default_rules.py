@@ -18,6 +18,7 @@ RULES = [
         "team_kind": "dispatched",
         "target": "territorial",
         "chooser": "random",
+        "auto_dispatch": True,
     },
     {
         "name": "网格兜底办",

@@ -1,0 +1,438 @@
+"""Writes of the hub: intake and screening, dispatch, routing-rule changes, the robot.
+
+Locking protocol (to keep concurrent dispatchers deadlock-free):
+1. task rows first (a claim with SKIP LOCKED, or one row with FOR UPDATE);
+2. then, in one ascending pass, the staff rows of every team those tasks are queued for.
+Holding the staff rows makes the load count exact: no other dispatcher can add work to
+those people until this transaction commits, so capacity is never overshot.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections import Counter
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from taxservice.cases import policy
+from taxservice.cases.calendar import due_at as compute_due_at
+from taxservice.cases.exceptions import ActionForbidden, InvalidInput, NotFound, TransitionNotAllowed
+from taxservice.cases.models import OPEN_STATES, Task, TaskIntake, TaskState, TaskTransition
+from taxservice.cases.services import task_transition
+from taxservice.catalogue.models import Item
+from taxservice.org.models import Branch, Role, Staff, Team, Tier
+from taxservice.routing import dispatch, engine
+from taxservice.routing.models import (
+    FILTER_NAMES,
+    Chooser,
+    DispatchDecision,
+    HubAlert,
+    RobotRun,
+    RobotSettings,
+    RoutingRule,
+    RoutingRuleChange,
+    Target,
+)
+from taxservice.taxpayers.models import Taxpayer
+
+INTAKE_SOURCES = [s for s in Task.Source.values if s != Task.Source.FRONT_DESK]
+HUB_ROLES = (Role.COORDINATOR, Role.ADMIN)
+# Open for duplicate merging: anything not yet closed or cancelled.
+MERGEABLE_STATES = [*OPEN_STATES, TaskState.DONE]
+
+
+# --- intake and screening (初筛) ---------------------------------------------------------
+
+
+def task_intake(
+    *, actor: Staff | None, source: str, taxpayer: str, item: str, notes: str = "", batch: str = ""
+) -> tuple[Task, bool]:
+    """Take a task in from another business line. Returns (task, merged).
+
+    A taxpayer+item that already has an open task is merged into it (the intake is
+    linked, nothing new is created). A new task is screened at once: classified by the
+    routing rules and queued for its team, or flagged for the coordination post.
+    """
+    if actor is not None and not actor.has_role(Role.INTEGRATOR, Role.COORDINATOR, Role.ADMIN):
+        raise ActionForbidden(_("Your roles do not allow pushing tasks into the hub."))
+    errors = _intake_errors(source=source, taxpayer=taxpayer, item=item)
+    if errors:
+        raise InvalidInput(_("The task was not taken in."), fields=errors)
+    now = timezone.now()
+    with transaction.atomic():
+        # One intake per taxpayer at a time, so two pushes of the same pair cannot both create.
+        taxpayer_obj = Taxpayer.objects.select_for_update().select_related("competent_branch__parent").get(
+            credit_code=taxpayer
+        )
+        item_obj = Item.objects.get(code=item)
+        existing = (
+            Task.objects.filter(taxpayer=taxpayer_obj, item=item_obj, state__in=MERGEABLE_STATES)
+            .order_by("created_at", "id")
+            .first()
+        )
+        if existing is not None:
+            TaskIntake.objects.create(
+                task=existing, source=source, notes=notes, merged=True, received_at=now, received_by=actor, batch=batch
+            )
+            return existing, True
+        task = Task.objects.create(
+            case=None,
+            taxpayer=taxpayer_obj,
+            item=item_obj,
+            note=notes,
+            source=source,
+            tier=Tier.MIDDLE,
+            due_at=compute_due_at(received_at=now, time_limit_days=item_obj.time_limit_days),
+            created_at=now,
+        )
+        intake = TaskIntake.objects.create(
+            task=task, source=source, notes=notes, received_at=now, received_by=actor, batch=batch
+        )
+        TaskTransition.objects.create(
+            task=task, transition="receive", from_state="", to_state=TaskState.RECEIVED, actor=actor, at=now,
+            details={"source": source, "intake": intake.pk},
+        )
+        # Screening is the system's step, whoever pushed the task.
+        task = task_transition(task_id=task.pk, actor=None, name="transfer", details={"intake": intake.pk})
+    return task, False
+
+
+def _intake_errors(*, source: str, taxpayer: str, item: str) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    if source not in INTAKE_SOURCES:
+        errors["source"] = [_("Unknown source line %(source)s; use one of %(choices)s.") % {
+            "source": source, "choices": ", ".join(INTAKE_SOURCES)}]
+    if not Taxpayer.objects.filter(credit_code=taxpayer).exists():
+        errors["taxpayer"] = [_("No taxpayer has the credit code %(code)s.") % {"code": taxpayer}]
+    if not Item.objects.filter(code=item, active=True).exists():
+        errors["item"] = [_("Unknown item %(code)s.") % {"code": item}]
+    return errors
+
+
+# --- dispatch ------------------------------------------------------------------------------
+
+
+def task_dispatch(
+    *, task_id: int, actor: Staff | None = None, seed: int | None = None, skip_locked: bool = False
+) -> DispatchDecision | None:
+    """Run the dispatch pipeline for one queued task and assign the chosen person.
+
+    Returns the recorded decision, or None when the task was locked by another
+    dispatcher (`skip_locked`) or is no longer queued. With no candidate left the task
+    stays queued and the coordination post gets an alert; a moved-forward task whose
+    territorial staff are all unavailable is sent to the coordination post instead.
+    """
+    if actor is not None and not actor.has_role(*HUB_ROLES, Role.BRANCH_CHIEF):
+        raise ActionForbidden(_("Only coordinators and branch chiefs dispatch tasks."))
+    with transaction.atomic():
+        task = (
+            Task.objects.select_for_update(of=("self",), skip_locked=skip_locked)
+            .select_related("item", "taxpayer__competent_branch__parent", "team", "case")
+            .filter(pk=task_id)
+            .first()
+        )
+        if task is None:
+            if skip_locked:
+                return None
+            raise NotFound(_("No task %(id)s.") % {"id": task_id})
+        if actor is not None and not policy.can_see(actor, task):
+            raise ActionForbidden(_("This task belongs to another team or branch."))
+        if task.state != TaskState.QUEUED:
+            if actor is None:
+                return None
+            raise TransitionNotAllowed(_("Only queued tasks can be dispatched."))
+        if task.team is None or task.team.kind == Team.Kind.COORDINATION_POST:
+            if actor is None:
+                return None
+            raise TransitionNotAllowed(_("Tasks at the coordination post are assigned by hand."))
+        lock_staff_of_teams([task.team_id])
+        return _dispatch_locked(task=task, actor=actor, seed=seed)
+
+
+def lock_staff_of_teams(team_ids: list[int]) -> None:
+    """Lock the staff rows of these teams in one ascending pass (see the module docstring)."""
+    list(Staff.objects.select_for_update().filter(teams__in=team_ids).order_by("pk").values_list("pk", flat=True))
+
+
+def _dispatch_locked(*, task: Task, actor: Staff | None, seed: int | None) -> DispatchDecision:
+    """Call holding the task's row lock and its team's staff locks."""
+    now = timezone.now()
+    rule = engine.select_rule(item=task.item, source=task.source, taxpayer=task.taxpayer)
+    chooser = rule.chooser if rule else Chooser.RANDOM
+    filters = list(rule.filters) if rule else list(FILTER_NAMES)
+    seed = seed if seed is not None else secrets.randbits(48)
+    state = dispatch.round_robin_state(task.team) if chooser == Chooser.ROUND_ROBIN else {}
+    result = dispatch.run_pipeline(
+        task=task, team=task.team, filters=filters, chooser=chooser, seed=seed, now=now, chooser_state=state
+    )
+    if result.chosen_id is not None:
+        outcome = DispatchDecision.Outcome.ASSIGNED
+    elif rule is not None and rule.target == Target.TERRITORIAL:
+        outcome = DispatchDecision.Outcome.TO_COORDINATION_POST
+    else:
+        outcome = DispatchDecision.Outcome.NO_CANDIDATE
+    decision = DispatchDecision.objects.create(
+        task=task,
+        at=now,
+        actor=actor,
+        rule=rule,
+        rule_version=rule.version if rule else None,
+        team=task.team,
+        candidates=result.candidates,
+        removed=result.removed,
+        eligible=result.eligible,
+        loads=result.loads,
+        chooser=chooser,
+        chooser_state=state,
+        seed=seed,
+        chosen_id=result.chosen_id,
+        outcome=outcome,
+    )
+    if outcome == DispatchDecision.Outcome.ASSIGNED:
+        task_transition(
+            task_id=task.pk, actor=actor, name="assign", assignee_id=result.chosen_id, details={"decision": decision.pk}
+        )
+        HubAlert.objects.filter(task=task, resolved_at__isnull=True).update(resolved_at=now)
+    elif outcome == DispatchDecision.Outcome.TO_COORDINATION_POST:
+        hub = engine.coordination_post()
+        if hub is not None:
+            task_transition(
+                task_id=task.pk, actor=actor, name="reroute", team_code=hub.code,
+                reason=_("No dispatched staff of the competent branch is eligible (属地优先 fallback)."),
+                details={"decision": decision.pk},
+            )
+        _alert(task, HubAlert.Kind.TERRITORIAL_FALLBACK, _("No dispatched staff of %(branch)s can take %(item)s; assign by hand.")
+               % {"branch": task.taxpayer.competent_branch.name, "item": task.item.name}, now)
+    else:
+        _alert(task, HubAlert.Kind.NO_CANDIDATE, _("No eligible staff in %(team)s for %(item)s.")
+               % {"team": task.team.name, "item": task.item.name}, now)
+    return decision
+
+
+def _alert(task: Task, kind: str, message: str, now) -> None:  # noqa: ANN001
+    if not HubAlert.objects.filter(task=task, kind=kind, resolved_at__isnull=True).exists():
+        HubAlert.objects.create(task=task, kind=kind, message=message[:300], created_at=now)
+
+
+# --- the auto-dispatch robot --------------------------------------------------------------
+
+
+def robot_backlog():  # noqa: ANN201
+    """Queued tasks screening marked for the robot, oldest first."""
+    return Task.objects.filter(state=TaskState.QUEUED, auto_dispatch=True).order_by("created_at", "id")
+
+
+def robot_run(*, trigger: str, task_ids: list[int] | None = None, batch_size: int = 200, limit: int | None = None) -> RobotRun:
+    """Dispatch `task_ids`, or the whole backlog oldest-first, in batches claimed with SKIP LOCKED.
+
+    Idempotent: a task already assigned, or claimed by another worker, is skipped.
+    """
+    started = timezone.now()
+    clock = time.perf_counter()
+    if RobotSettings.load().paused:
+        return RobotRun.objects.create(
+            trigger=trigger, started_at=started, paused=True, skipped=len(task_ids or []),
+            skipped_reasons={"paused": len(task_ids or [])} if task_ids else {},
+        )
+    dispatched = 0
+    skipped: Counter[str] = Counter()
+    cursor: tuple | None = None
+    done = 0
+    while limit is None or done < limit:
+        with transaction.atomic():
+            qs = robot_backlog()
+            if task_ids is not None:
+                qs = qs.filter(pk__in=task_ids)
+            if cursor is not None:
+                qs = qs.filter(created_at__gte=cursor[0]).exclude(created_at=cursor[0], id__lte=cursor[1])
+            size = batch_size if limit is None else min(batch_size, limit - done)
+            claimed = list(
+                qs.select_for_update(of=("self",), skip_locked=True)
+                .select_related("item", "taxpayer__competent_branch__parent", "team", "case")[:size]
+            )
+            if not claimed:
+                break
+            lock_staff_of_teams(sorted({task.team_id for task in claimed}))
+            for task in claimed:
+                decision = _dispatch_locked(task=task, actor=None, seed=None)
+                if decision.outcome == DispatchDecision.Outcome.ASSIGNED:
+                    dispatched += 1
+                else:
+                    skipped[_skip_reason(decision)] += 1
+            cursor = (claimed[-1].created_at, claimed[-1].pk)
+            done += len(claimed)
+    if task_ids is not None:
+        # Asked-for tasks that were not claimable: already dispatched, or someone else's claim.
+        missing = len(task_ids) - dispatched - sum(skipped.values())
+        if missing > 0:
+            skipped["not queued or claimed elsewhere"] += missing
+    return RobotRun.objects.create(
+        trigger=trigger,
+        started_at=started,
+        duration_ms=int((time.perf_counter() - clock) * 1000),
+        dispatched=dispatched,
+        skipped=sum(skipped.values()),
+        skipped_reasons=dict(skipped),
+    )
+
+
+def _skip_reason(decision: DispatchDecision) -> str:
+    if not decision.candidates:
+        return "team has no members"
+    reasons = Counter(row["filter"] for row in decision.removed)
+    return "no eligible staff: " + ", ".join(f"{name} {count}" for name, count in sorted(reasons.items()))
+
+
+def robot_set_paused(*, actor: Staff, paused: bool, reason: str = "") -> RobotSettings:
+    if not actor.has_role(*HUB_ROLES):
+        raise ActionForbidden(_("Only coordinators pause or resume the robot."))
+    with transaction.atomic():
+        settings_row = RobotSettings.objects.select_for_update().get(pk=RobotSettings.load().pk)
+        settings_row.paused = paused
+        settings_row.changed_by = actor
+        settings_row.changed_at = timezone.now()
+        settings_row.reason = reason
+        settings_row.save()
+    if not paused:
+        transaction.on_commit(lambda: schedule_sweep("capacity"))
+    return settings_row
+
+
+def schedule_sweep(trigger: str) -> None:
+    from taxservice.routing.tasks import robot_sweep
+
+    robot_sweep.delay(trigger=trigger)
+
+
+def schedule_dispatch(task_id: int) -> None:
+    from taxservice.routing.tasks import robot_dispatch
+
+    robot_dispatch.delay(task_id)
+
+
+# --- staff availability ---------------------------------------------------------------------
+
+
+def staff_set_duty(*, actor: Staff, staff_id: int, on_duty: bool) -> Staff:
+    """Clock a staff member on or off. Coming on duty frees capacity: the robot sweeps."""
+    if actor.pk != staff_id and not actor.has_role(*HUB_ROLES, Role.BRANCH_CHIEF):
+        raise ActionForbidden(_("Only coordinators and branch chiefs change someone else's duty."))
+    with transaction.atomic():
+        staff = Staff.objects.select_for_update().filter(pk=staff_id).first()
+        if staff is None:
+            raise NotFound(_("No staff member %(id)s.") % {"id": staff_id})
+        staff.on_duty = on_duty
+        staff.save(update_fields=["on_duty"])
+        if on_duty:
+            transaction.on_commit(lambda: schedule_sweep(RobotRun.Trigger.CAPACITY))
+    return staff
+
+
+# --- routing rules --------------------------------------------------------------------------
+
+EDITABLE_RULE_FIELDS = {
+    "name", "description", "priority", "active", "match_item", "match_list", "match_tier", "match_moved_forward",
+    "match_source", "match_classification", "match_grade", "match_district", "tier", "team_kind", "target",
+    "chooser", "filters", "auto_dispatch",
+}
+
+
+def rule_save(*, actor: Staff, changes: dict, reason: str, rule_id: int | None = None) -> RoutingRule:
+    """Create (rule_id None) or change a routing rule; every save is versioned and audited."""
+    if not actor.has_role(*HUB_ROLES):
+        raise ActionForbidden(_("Only coordinators and administrators edit routing rules."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput(_("Say why the rule changes."), code="reason_required", fields={"reason": [_("Required.")]})
+    unknown = set(changes) - EDITABLE_RULE_FIELDS
+    if unknown:
+        raise InvalidInput(_("Unknown rule fields: %(f)s.") % {"f": ", ".join(sorted(unknown))},
+                           fields={f: [_("Unknown field.")] for f in unknown})
+    values = _clean_rule_values(changes)
+    with transaction.atomic():
+        if rule_id is None:
+            if "target" not in values or "name" not in values:
+                raise InvalidInput(_("A new rule needs a name and a target."),
+                                   fields={f: [_("Required.")] for f in ("name", "target") if f not in values})
+            rule = RoutingRule(version=0)
+            before = None
+        else:
+            rule = RoutingRule.objects.select_for_update().filter(pk=rule_id).first()
+            if rule is None:
+                raise NotFound(_("No routing rule %(id)s.") % {"id": rule_id})
+            before = rule.snapshot()
+        for name, value in values.items():
+            setattr(rule, name, value)
+        rule.version += 1
+        rule.updated_by = actor
+        rule.updated_at = timezone.now()
+        rule.save()
+        RoutingRuleChange.objects.create(
+            rule=rule, version=rule.version, changed_by=actor, changed_at=rule.updated_at, reason=reason,
+            before=before, after=rule.snapshot(),
+        )
+    return rule
+
+
+def _clean_rule_values(changes: dict) -> dict:
+    errors: dict[str, list[str]] = {}
+    values: dict = {}
+    choices = {
+        "match_list": Item._meta.get_field("handling_list").choices,
+        "match_tier": Tier.choices,
+        "match_source": Task.Source.choices,
+        "match_classification": Taxpayer.Classification.choices,
+        "match_grade": Taxpayer.Grade.choices,
+        "tier": Tier.choices,
+        "team_kind": Team.Kind.choices,
+        "target": Target.choices,
+        "chooser": Chooser.choices,
+    }
+    for name, value in changes.items():
+        if name in choices:
+            allowed = {c[0] for c in choices[name]}
+            blank_ok = name not in {"target", "chooser"}
+            if value in (None, "") and blank_ok:
+                values[name] = ""
+            elif value in allowed:
+                values[name] = value
+            else:
+                errors[name] = [_("Not one of: %(c)s.") % {"c": ", ".join(sorted(allowed))}]
+        elif name == "match_item":
+            item = Item.objects.filter(code=value).first() if value else None
+            if value and item is None:
+                errors[name] = [_("Unknown item %(code)s.") % {"code": value}]
+            values[name] = item
+        elif name == "match_district":
+            district = Branch.objects.filter(code=value, kind=Branch.Kind.DISTRICT).first() if value else None
+            if value and district is None:
+                errors[name] = [_("No district bureau has the code %(code)s.") % {"code": value}]
+            values[name] = district
+        elif name == "filters":
+            if not isinstance(value, list) or set(value) - set(FILTER_NAMES):
+                errors[name] = [_("A list drawn from: %(f)s.") % {"f": ", ".join(FILTER_NAMES)}]
+            else:
+                values[name] = [f for f in FILTER_NAMES if f in value]
+        elif name == "priority":
+            if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 32767:
+                errors[name] = [_("A whole number from 0 to 32767.")]
+            else:
+                values[name] = value
+        elif name in {"active", "match_moved_forward", "auto_dispatch"}:
+            if value is None and name == "match_moved_forward":
+                values[name] = None
+            elif not isinstance(value, bool):
+                errors[name] = [_("true or false.")]
+            else:
+                values[name] = value
+        else:  # name, description
+            text = str(value or "").strip()
+            if name == "name" and not text:
+                errors[name] = [_("Required.")]
+            values[name] = text
+    if errors:
+        raise InvalidInput(_("The rule was not saved."), fields=errors)
+    return values

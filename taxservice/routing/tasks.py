@@ -1,0 +1,25 @@
+"""The auto-dispatch robot's Celery tasks: thin, idempotent, ids only."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.conf import settings
+
+from taxservice.routing import services
+
+
+@shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
+def robot_dispatch(task_id: int) -> int:
+    """Dispatch one freshly transferred task. Returns how many were dispatched (0 or 1)."""
+    return services.robot_run(trigger="transfer", task_ids=[task_id]).dispatched
+
+
+@shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=3)
+def robot_sweep(trigger: str = "sweep") -> int:
+    """Dispatch the backlog oldest-first. Returns how many were dispatched.
+
+    An empty backlog is not a run: nothing is logged, so closing tasks stays cheap.
+    """
+    if not services.robot_backlog().exists():
+        return 0
+    return services.robot_run(trigger=trigger, batch_size=settings.TAXSERVICE_ROBOT_BATCH).dispatched
