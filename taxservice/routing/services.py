@@ -64,7 +64,7 @@ def task_intake(
     now = timezone.now()
     with transaction.atomic():
         # One intake per taxpayer at a time, so two pushes of the same pair cannot both create.
-        taxpayer_obj = Taxpayer.objects.select_for_update().select_related("competent_branch__parent").get(
+        taxpayer_obj = Taxpayer.objects.select_for_update(of=("self",)).select_related("competent_branch__parent").get(
             credit_code=taxpayer
         )
         item_obj = Item.objects.get(code=item)
