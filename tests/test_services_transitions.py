@@ -111,8 +111,9 @@ def test_it_requires_a_result_to_handle_on_the_spot(org, open_case):
 
 def test_it_refuses_to_handle_an_assisted_item_on_the_spot(org, open_case):
     task = open_case("assisted").tasks.get()
-    with pytest.raises(TransitionNotAllowed, match="一问即办"):
+    with pytest.raises(TransitionNotAllowed) as error:
         services.task_transition(task_id=task.pk, actor=org.clerk, name="handle_on_spot", result="x")
+    assert error.value.code == "not_immediate"
 
 
 def test_transfer_routes_an_assisted_item_to_the_city_team(org, open_case):
@@ -204,8 +205,9 @@ def test_escalate_sends_the_task_to_the_competent_branchs_back_office(org, open_
 
 def test_an_item_needing_approval_cannot_be_completed_directly(org, open_case):
     task = drive(org, open_case("approval").tasks.get(), S.IN_PROGRESS)
-    with pytest.raises(TransitionNotAllowed, match="approval"):
+    with pytest.raises(TransitionNotAllowed) as error:
         services.task_transition(task_id=task.pk, actor=org.member, name="complete")
+    assert error.value.code == "needs_approval"
 
 
 def test_an_item_needing_no_approval_cannot_be_submitted(org, open_case):
@@ -289,7 +291,7 @@ def test_roles_limit_transitions(org, open_case):
 
 def test_staff_act_only_on_their_own_teams_and_branchs_tasks(org, open_case):
     task = task_in(org, open_case, S.QUEUED, kind="joint")  # SRC1's basic team
-    with pytest.raises(ActionForbidden, match="another team"):
+    with pytest.raises(ActionForbidden):
         services.task_transition(task_id=task.pk, actor=org.back_member2, name="assign")
     assert services.task_transition(task_id=task.pk, actor=org.back_member, name="assign").assignee == org.back_member
 

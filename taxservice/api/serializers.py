@@ -58,6 +58,24 @@ class TransitionLogSerializer(serializers.ModelSerializer):
         fields = ["transition", "from_state", "to_state", "actor", "actor_name", "at", "reason", "details"]
 
 
+class DispatchDecisionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    at = serializers.DateTimeField()
+    actor = serializers.IntegerField(source="actor_id", allow_null=True, help_text="null: the robot")
+    rule = serializers.CharField(source="rule.name", allow_null=True, default=None)
+    rule_version = serializers.IntegerField(allow_null=True)
+    team = serializers.CharField(source="team.code", allow_null=True, default=None)
+    candidates = serializers.ListField(child=serializers.IntegerField())
+    removed = serializers.ListField(child=serializers.DictField())
+    eligible = serializers.ListField(child=serializers.IntegerField())
+    loads = serializers.DictField(child=serializers.IntegerField())
+    chooser = serializers.CharField()
+    chooser_state = serializers.DictField()
+    seed = serializers.IntegerField(allow_null=True)
+    chosen = serializers.IntegerField(source="chosen_id", allow_null=True)
+    outcome = serializers.CharField()
+
+
 class TaskSerializer(serializers.ModelSerializer):
     case = serializers.PrimaryKeyRelatedField(read_only=True)
     item = serializers.SlugRelatedField(slug_field="code", read_only=True)
@@ -96,9 +114,16 @@ class TaskDetailSerializer(TaskSerializer):
     history = TransitionLogSerializer(source="transitions", many=True, read_only=True)
     note = serializers.CharField(read_only=True)
     feedback_channel = serializers.CharField(read_only=True)
+    dispatch = serializers.SerializerMethodField()
 
     class Meta(TaskSerializer.Meta):
-        fields = [*TaskSerializer.Meta.fields, "note", "feedback_channel", "history"]
+        fields = [*TaskSerializer.Meta.fields, "note", "feedback_channel", "history", "dispatch"]
+
+    @extend_schema_field(DispatchDecisionSerializer(many=True))
+    def get_dispatch(self, task: Task) -> list[dict]:
+        """Every dispatch decision for the task, newest first."""
+        decisions = task.dispatch_decisions.select_related("rule", "team").order_by("-at", "-id")
+        return DispatchDecisionSerializer(decisions, many=True).data
 
 
 class CaseSerializer(serializers.ModelSerializer):
@@ -172,3 +197,54 @@ class MeSerializer(serializers.ModelSerializer):
     @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=Role.choices)))
     def get_roles(self, staff: Staff) -> list[str]:
         return sorted(staff.roles)
+
+
+class TaskIntakeSerializer(serializers.Serializer):
+    source = serializers.CharField(max_length=24, help_text="risk | data_governance | business | grid | hotline_12345")
+    taxpayer = serializers.CharField(max_length=64, help_text="The taxpayer's credit code.")
+    item = serializers.CharField(max_length=16, help_text="A catalogue item code.")
+    notes = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class StaffSerializer(serializers.ModelSerializer):
+    home_branch = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    teams = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+    open_tasks = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Staff
+        fields = ["id", "name", "home_branch", "teams", "on_duty", "open_tasks", "capacity"]
+
+
+class RoutingRuleSerializer(serializers.Serializer):
+    """Read shape of a rule; writes go through `rule_save` with the same field names."""
+
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField()
+    description = serializers.CharField(required=False, allow_blank=True)
+    priority = serializers.IntegerField()
+    active = serializers.BooleanField()
+    match_item = serializers.CharField(source="match_item.code", allow_null=True, default=None)
+    match_list = serializers.CharField(allow_blank=True)
+    match_tier = serializers.CharField(allow_blank=True)
+    match_moved_forward = serializers.BooleanField(allow_null=True)
+    match_source = serializers.CharField(allow_blank=True)
+    match_classification = serializers.CharField(allow_blank=True)
+    match_grade = serializers.CharField(allow_blank=True)
+    match_district = serializers.CharField(source="match_district.code", allow_null=True, default=None)
+    tier = serializers.CharField(allow_blank=True)
+    team_kind = serializers.CharField(allow_blank=True)
+    target = serializers.CharField()
+    chooser = serializers.CharField()
+    auto_dispatch = serializers.BooleanField()
+    filters = serializers.ListField(child=serializers.CharField())
+    version = serializers.IntegerField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+    updated_by = serializers.IntegerField(source="updated_by_id", read_only=True, allow_null=True)
+
+
+class RoutingRuleWriteSerializer(serializers.Serializer):
+    """Any subset of the rule's fields, and the reason for the change (required)."""
+
+    reason = serializers.CharField()
+    changes = serializers.DictField(help_text="field -> new value; item and district by code")

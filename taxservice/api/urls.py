@@ -1,15 +1,18 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from taxservice.api import views
+from taxservice.api import hub_views, views
 
 router = DefaultRouter()
 router.register("taxpayers", views.TaxpayerViewSet, basename="taxpayer")
 router.register("catalogue/items", views.ItemViewSet, basename="item")
 router.register("cases", views.CaseViewSet, basename="case")
 router.register("tasks", views.TaskViewSet, basename="task")
+router.register("staff", hub_views.StaffViewSet, basename="staff")
+router.register("routing/rules", hub_views.RoutingRuleViewSet, basename="routing-rule")
 
 urlpatterns = [
     path("me/", views.MeView.as_view(), name="api-me"),
+    path("hub/queue/", hub_views.HubQueueView.as_view(), name="api-hub-queue"),
     *router.urls,
 ]

@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from taxservice.api import serializers as s
 from taxservice.api.filters import ItemFilter, TaskFilter
+from taxservice.api.hub_views import TaskIntakeMixin
 from taxservice.api.permissions import request_staff
 from taxservice.cases import selectors, services
 from taxservice.cases.models import Case, Task, TaskTransition
@@ -105,7 +106,9 @@ class CaseViewSet(StaffContextMixin, mixins.RetrieveModelMixin, mixins.ListModel
         return Response(self.get_serializer(case).data, status=status.HTTP_201_CREATED)
 
 
-class TaskViewSet(StaffContextMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class TaskViewSet(
+    TaskIntakeMixin, StaffContextMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Tasks the caller may see; `transitions` moves one through its life cycle."""
 
     filterset_class = TaskFilter
@@ -122,6 +125,8 @@ class TaskViewSet(StaffContextMixin, mixins.ListModelMixin, mixins.RetrieveModel
         return qs
 
     def get_serializer_class(self):  # noqa: ANN201
+        if self.action == "create":
+            return s.TaskIntakeSerializer
         return s.TaskDetailSerializer if self.action in {"retrieve", "transitions"} else s.TaskSerializer
 
     @extend_schema(

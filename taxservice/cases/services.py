@@ -185,7 +185,7 @@ def task_transition(
                 % {"name": name, "state": task.get_state_display()}
             )
         if not can_proceed(method):
-            raise TransitionNotAllowed(_condition_message(name, task))
+            raise TransitionNotAllowed(_condition_message(name, task), code=_CONDITION_CODES.get(name))
 
         kwargs, log_details = _transition_arguments(
             task=task, name=name, result=result, assignee=assignee, channel=channel, team_code=team_code
@@ -317,6 +317,13 @@ def _transition_arguments(
             raise InvalidInput(_("Unknown channel %(channel)s.") % {"channel": channel}, fields={"channel": [_("Unknown.")]})
         return {"result": result, "channel": channel}, {"result": result, "channel": channel}
     return {}, {}
+
+
+_CONDITION_CODES = {
+    "handle_on_spot": "not_immediate",
+    "complete": "needs_approval",
+    "submit_for_approval": "needs_no_approval",
+}
 
 
 def _condition_message(name: str, task: Task) -> str:

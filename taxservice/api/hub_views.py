@@ -1,0 +1,143 @@
+"""API v1 for the hub: intake from other lines, staff, routing rules, the hub queue, dispatch."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Q
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from taxservice.api import serializers as s
+from taxservice.api.permissions import request_staff
+from taxservice.cases import selectors
+from taxservice.org.models import Staff
+from taxservice.routing import dispatch
+from taxservice.routing import selectors as hub_selectors
+from taxservice.routing import services as hub_services
+from taxservice.routing.models import RoutingRule
+
+
+class StaffViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Staff with their teams, duty and load."""
+
+    serializer_class = s.StaffSerializer
+    queryset = Staff.objects.none()
+
+    def get_queryset(self):  # noqa: ANN201
+        qs = (
+            Staff.objects.select_related("home_branch")
+            .prefetch_related("teams")
+            .annotate(open_tasks=Count("tasks", filter=Q(tasks__state__in=dispatch.LOAD_STATES)))
+            .order_by("id")
+        )
+        params = self.request.query_params
+        if params.get("team"):
+            qs = qs.filter(teams__code=params["team"])
+        if params.get("on_duty") in {"true", "false"}:
+            qs = qs.filter(on_duty=params["on_duty"] == "true")
+        return qs
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("team", str, description="team code"),
+            OpenApiParameter("on_duty", bool),
+        ]
+    )
+    def list(self, request, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN201
+        return super().list(request, *args, **kwargs)
+
+
+class RoutingRuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Routing rules. Every change needs a reason and is versioned (see `changes`)."""
+
+    serializer_class = s.RoutingRuleSerializer
+    queryset = RoutingRule.objects.select_related("match_item", "match_district").order_by("priority", "id")
+    pagination_class = None
+
+    @extend_schema(request=s.RoutingRuleWriteSerializer, responses={201: s.RoutingRuleSerializer})
+    def create(self, request):  # noqa: ANN001, ANN201
+        data = s.RoutingRuleWriteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        rule = hub_services.rule_save(
+            actor=request_staff(request), changes=data.validated_data["changes"], reason=data.validated_data["reason"]
+        )
+        return Response(s.RoutingRuleSerializer(rule).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.RoutingRuleWriteSerializer, responses={200: s.RoutingRuleSerializer})
+    def partial_update(self, request, pk=None):  # noqa: ANN001, ANN201
+        data = s.RoutingRuleWriteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        rule = hub_services.rule_save(
+            actor=request_staff(request),
+            rule_id=int(pk),
+            changes=data.validated_data["changes"],
+            reason=data.validated_data["reason"],
+        )
+        return Response(s.RoutingRuleSerializer(rule).data)
+
+
+class HubQueueView(APIView):
+    """The hub's queue: queued tasks, with alerts first. Coordinators see every team."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("team", str, description="team code"),
+            OpenApiParameter("source", str),
+            OpenApiParameter("tier", str),
+            OpenApiParameter("alerts", bool, description="only tasks with an open alert"),
+            OpenApiParameter("older_than_hours", int),
+            OpenApiParameter("due_before", str, description="ISO date-time"),
+        ],
+        responses=s.TaskSerializer(many=True),
+    )
+    def get(self, request):  # noqa: ANN001, ANN201
+        from rest_framework.pagination import PageNumberPagination
+
+        staff = request_staff(request)
+        try:
+            qs = hub_selectors.hub_queue(staff=staff, filters=request.query_params)
+        except ValueError as exc:
+            from taxservice.cases.exceptions import InvalidInput
+
+            raise InvalidInput(str(exc)) from None
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        data = s.TaskSerializer(page, many=True, context={"staff": staff, "request": request}).data
+        return paginator.get_paginated_response(data)
+
+
+class TaskIntakeMixin:
+    """`POST /api/v1/tasks/`: push a task in from another business line."""
+
+    @extend_schema(
+        request=s.TaskIntakeSerializer,
+        responses={201: s.TaskDetailSerializer, 200: s.TaskDetailSerializer},
+        description="Creates and screens a task (201), or merges it into the open task for the same taxpayer "
+        "and item (200, `merged: true`).",
+    )
+    def create(self, request):  # noqa: ANN001, ANN201
+        data = s.TaskIntakeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        task, merged = hub_services.task_intake(actor=request_staff(request), **data.validated_data)
+        body = dict(s.TaskDetailSerializer(self._reload(task), context=self.get_serializer_context()).data)
+        body["merged"] = merged
+        return Response(body, status=status.HTTP_200_OK if merged else status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={200: s.DispatchDecisionSerializer})
+    @action(detail=True, methods=["post"], url_path="dispatch", url_name="dispatch")
+    def run_dispatch(self, request, pk=None):  # noqa: ANN001, ANN201
+        # Not named `dispatch`: that is APIView's request entry point.
+        """Run the dispatch pipeline for a queued task now (coordinators and branch chiefs)."""
+        staff = request_staff(request)
+        if not selectors.task_list_for_staff(staff=staff).filter(pk=pk).exists():
+            raise NotFound("No such task, or not one of yours.")
+        decision = hub_services.task_dispatch(task_id=int(pk), actor=staff)
+        return Response(s.DispatchDecisionSerializer(decision).data)
+
+    def _reload(self, task):  # noqa: ANN001, ANN202
+        from taxservice.cases.models import Task
+
+        return Task.objects.select_related(*selectors.TASK_RELATED).get(pk=task.pk)

@@ -1,0 +1,122 @@
+"""API v1 for the hub: intake, staff, routing rules, the hub queue, dispatch records."""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from taxservice.cases.models import Task
+from taxservice.routing.models import HubAlert, RoutingRule
+
+
+@pytest.fixture
+def api(org):
+    def _client(staff):
+        client = APIClient()
+        token, _ = Token.objects.get_or_create(user=staff.user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client
+
+    return _client
+
+
+def intake(api, org, taxpayer, item="A001", source="risk"):
+    return api(org.integrator).post(
+        "/api/v1/tasks/", {"source": source, "taxpayer": taxpayer.credit_code, "item": item, "notes": "风险任务"}, format="json"
+    )
+
+
+class TestIntake:
+    def test_a_new_task_is_201_and_a_duplicate_is_merged_with_200(self, api, org, items, taxpayer):
+        first = intake(api, org, taxpayer)
+        assert first.status_code == 201, first.json()
+        body = first.json()
+        assert (body["source"], body["state"], body["team"], body["merged"]) == ("risk", "queued", "ONLINE", False)
+        second = intake(api, org, taxpayer, source="business")
+        assert second.status_code == 200
+        assert (second.json()["id"], second.json()["merged"]) == (body["id"], True)
+        assert Task.objects.count() == 1
+
+    @pytest.mark.parametrize(("change", "field"), [({"source": "front_desk"}, "source"), ({"item": "ZZZ"}, "item")])
+    def test_bad_intake_is_400_and_writes_nothing(self, api, org, items, taxpayer, change, field):
+        payload = {"source": "risk", "taxpayer": taxpayer.credit_code, "item": "A001", **change}
+        response = api(org.integrator).post("/api/v1/tasks/", payload, format="json")
+        assert response.status_code == 400
+        assert field in response.json()["fields"]
+        assert not Task.objects.exists()
+
+    def test_back_office_staff_may_not_push(self, api, org, items, taxpayer):
+        response = api(org.back_member).post(
+            "/api/v1/tasks/", {"source": "risk", "taxpayer": taxpayer.credit_code, "item": "A001"}, format="json"
+        )
+        assert response.status_code == 403
+
+    def test_front_desk_tasks_show_their_source(self, api, org, open_case):
+        task = open_case("assisted").tasks.get()
+        assert api(org.clerk).get(f"/api/v1/tasks/{task.pk}/").json()["source"] == "front_desk"
+
+
+class TestDispatch:
+    def test_dispatch_records_the_decision_on_the_task(self, api, org, items, taxpayer):
+        task_id = intake(api, org, taxpayer).json()["id"]
+        response = api(org.coordinator).post(f"/api/v1/tasks/{task_id}/dispatch/")
+        assert response.status_code == 200, response.json()
+        decision = response.json()
+        assert decision["outcome"] == "assigned" and decision["chosen"] in {org.member.pk, org.member2.pk}
+        detail = api(org.coordinator).get(f"/api/v1/tasks/{task_id}/").json()
+        assert detail["assignee"] == decision["chosen"]
+        record = detail["dispatch"][0]
+        assert set(record) >= {"candidates", "removed", "chooser", "seed", "chosen", "eligible"}
+
+    def test_dispatch_refusals(self, api, org, items, taxpayer):
+        task_id = intake(api, org, taxpayer).json()["id"]
+        assert api(org.member).post(f"/api/v1/tasks/{task_id}/dispatch/").status_code == 403
+        api(org.coordinator).post(f"/api/v1/tasks/{task_id}/dispatch/")
+        again = api(org.coordinator).post(f"/api/v1/tasks/{task_id}/dispatch/")
+        assert again.status_code == 409
+
+
+class TestStaff:
+    def test_it_lists_staff_with_load(self, api, org, items, taxpayer):
+        task_id = intake(api, org, taxpayer).json()["id"]
+        api(org.member).post(f"/api/v1/tasks/{task_id}/transitions/", {"transition": "assign"}, format="json")
+        rows = api(org.coordinator).get("/api/v1/staff/", {"team": "ONLINE"}).json()["results"]
+        member = next(row for row in rows if row["id"] == org.member.pk)
+        assert member == {
+            "id": org.member.pk, "name": org.member.name, "home_branch": "S01", "teams": ["ONLINE"],
+            "on_duty": True, "open_tasks": 1, "capacity": org.member.capacity,
+        }
+
+
+class TestRules:
+    def test_get_and_patch_with_a_reason(self, api, org):
+        rules = api(org.coordinator).get("/api/v1/routing/rules/").json()
+        assert [rule["name"] for rule in rules][:1] == ["事项前移·属地优先"]
+        rule_id = rules[-1]["id"]
+        response = api(org.coordinator).patch(
+            f"/api/v1/routing/rules/{rule_id}/", {"reason": "改为轮派", "changes": {"chooser": "round_robin"}}, format="json"
+        )
+        assert response.status_code == 200, response.json()
+        assert (response.json()["chooser"], response.json()["version"]) == ("round_robin", 2)
+
+    def test_bad_patches(self, api, org):
+        rule = RoutingRule.objects.first()
+        url = f"/api/v1/routing/rules/{rule.pk}/"
+        assert api(org.coordinator).patch(url, {"changes": {"chooser": "random"}}, format="json").status_code == 400
+        assert api(org.coordinator).patch(url, {"reason": "x", "changes": {"chooser": "dice"}}, format="json").status_code == 400
+        assert api(org.member).patch(url, {"reason": "x", "changes": {"priority": 1}}, format="json").status_code == 403
+        rule.refresh_from_db()
+        assert rule.version == 1
+
+
+class TestHubQueue:
+    def test_alerts_first_and_filters(self, api, org, items, taxpayer):
+        normal = intake(api, org, taxpayer).json()["id"]
+        flagged = intake(api, org, taxpayer, item="I001", source="grid").json()["id"]
+        assert HubAlert.objects.filter(task_id=flagged).exists()
+        body = api(org.coordinator).get("/api/v1/hub/queue/").json()
+        assert [row["id"] for row in body["results"]] == [flagged, normal]
+        assert [r["id"] for r in api(org.coordinator).get("/api/v1/hub/queue/", {"source": "risk"}).json()["results"]] == [normal]
+        assert [r["id"] for r in api(org.coordinator).get("/api/v1/hub/queue/", {"alerts": "true"}).json()["results"]] == [flagged]
+        assert api(org.coordinator).get("/api/v1/hub/queue/", {"older_than_hours": "x"}).status_code == 400
