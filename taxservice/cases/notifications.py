@@ -21,11 +21,30 @@ def notify_for_transition(*, transition_id: int) -> int:
     log = TaskTransition.objects.select_related("task__item", "task__assignee").filter(pk=transition_id).first()
     if log is None or log.transition not in _MESSAGES or log.task.assignee_id is None:
         return 0
-    recipient = log.task.assignee
-    message = _(_MESSAGES[log.transition]) % {"task": log.task_id, "item": log.task.item.name, "reason": log.reason}
     try:
         with transaction.atomic():
-            Notification.objects.create(recipient=recipient, task=log.task, transition=log, message=message[:200])
+            Notification.objects.create(
+                recipient_id=log.task.assignee_id, task=log.task, transition=log, message=_message(log)
+            )
     except IntegrityError:
         return 0
     return 1
+
+
+def notify_for_transitions(*, transition_ids: list[int]) -> int:
+    """The set-based form for the dispatcher: one read, one insert. Idempotent too."""
+    logs = TaskTransition.objects.select_related("task__item").filter(
+        pk__in=transition_ids, transition__in=list(_MESSAGES), task__assignee__isnull=False
+    )
+    rows = [
+        Notification(recipient_id=log.task.assignee_id, task_id=log.task_id, transition=log, message=_message(log))
+        for log in logs
+    ]
+    before = Notification.objects.filter(transition_id__in=transition_ids).count()
+    Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    return Notification.objects.filter(transition_id__in=transition_ids).count() - before
+
+
+def _message(log: TaskTransition) -> str:
+    text = _(_MESSAGES[log.transition]) % {"task": log.task_id, "item": log.task.item.name, "reason": log.reason}
+    return text[:200]

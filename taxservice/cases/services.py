@@ -364,3 +364,72 @@ def _after_transition(transition_id: int) -> None:
     from taxservice.cases.tasks import notify_transition
 
     notify_transition.delay(transition_id)
+
+
+@dataclass(frozen=True)
+class BulkAssignment:
+    task: Task
+    staff: Staff
+    details: dict
+
+
+def tasks_assign_bulk(*, actor: Staff | None, rows: list[BulkAssignment]) -> None:
+    """The `assign` transition for many queued tasks at once: the dispatcher's set-based path.
+
+    Call inside `transaction.atomic` holding the row locks of every task (and, to keep
+    capacity exact, of every assignee). It writes what `task_transition` writes for
+    `assign` (the state and assignee, one audit row per task, the active TaskAssignment,
+    notifications after commit) in a fixed number of queries per assignee rather than
+    per task. The caller has checked the actor's permission and the assignees' eligibility.
+    """
+    if not rows:
+        return
+    now = timezone.now()
+    by_staff: dict[int, list[int]] = {}
+    for row in rows:
+        if row.task.state != TaskState.QUEUED:
+            raise TransitionNotAllowed(
+                _("“%(name)s” is not allowed while the task is “%(state)s”.")
+                % {"name": "assign", "state": row.task.get_state_display()}
+            )
+        by_staff.setdefault(row.staff.pk, []).append(row.task.pk)
+    for staff_id, task_ids in by_staff.items():
+        # The state guard is the optimistic check of ConcurrentTransitionMixin, per group.
+        updated = Task.objects.filter(pk__in=task_ids, state=TaskState.QUEUED).update(
+            state=TaskState.ASSIGNED, assignee_id=staff_id, updated_at=now
+        )
+        if updated != len(task_ids):
+            raise ConcurrentChange(_("Someone else changed one of these tasks first. Nothing was assigned."))
+    TaskAssignment.objects.filter(task_id__in=[row.task.pk for row in rows], active=True).update(
+        active=False, ended_at=now
+    )
+    TaskAssignment.objects.bulk_create(
+        [TaskAssignment(task_id=row.task.pk, staff_id=row.staff.pk, assigned_at=now) for row in rows]
+    )
+    logs = TaskTransition.objects.bulk_create(
+        [
+            TaskTransition(
+                task_id=row.task.pk,
+                transition="assign",
+                from_state=TaskState.QUEUED,
+                to_state=TaskState.ASSIGNED,
+                actor=actor,
+                at=now,
+                details={"assignee": row.staff.pk, "assignee_name": row.staff.name, "from_assignee": None, **row.details},
+            )
+            for row in rows
+        ]
+    )
+    for row in rows:
+        # Keep the caller's objects true to the database (the FSM field is protected).
+        row.task.assignee = row.staff
+        row.task.__dict__["state"] = TaskState.ASSIGNED
+        row.task._update_initial_state()
+    log_ids = [log.pk for log in logs]
+    transaction.on_commit(lambda: _after_transitions(log_ids))
+
+
+def _after_transitions(transition_ids: list[int]) -> None:
+    from taxservice.cases.tasks import notify_transitions
+
+    notify_transitions.delay(transition_ids)

@@ -1,22 +1,24 @@
 """The dispatch pipeline: filters narrow a team to eligible people, then a chooser picks one.
 
-`run_pipeline` reads what it needs in a handful of queries and returns a plain result
-that the service stores as a DispatchDecision. `choose` is a pure function of the stored
-inputs, so `replay(decision)` gives the same assignee for any recorded decision.
+`load_context` reads, in a fixed handful of queries, everything a batch of tasks needs;
+`evaluate` is then pure Python per task, so a batch of hundreds costs the same few
+queries as a batch of one. `choose` is a pure function of the stored inputs, so
+`replay(decision)` gives the same assignee for any recorded decision.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import random
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from taxservice.cases.models import Task, TaskAssignment, TaskState
-from taxservice.org.models import Role, Staff, Team
+from taxservice.org.models import Role, Staff
 from taxservice.routing.models import Chooser, DispatchDecision, StaffConflict, StaffLeave
 
 # States in which a task counts against its assignee's capacity.
@@ -36,6 +38,25 @@ class PipelineResult:
     chosen_id: int | None = None
 
 
+@dataclass
+class BatchContext:
+    """What the filters need for a batch of tasks, loaded once. Updated as choices are made."""
+
+    now: dt.datetime
+    in_hours: bool
+    members: dict[int, list[Staff]]  # team id -> members in pk order
+    leaves: dict[int, dt.date]  # staff id -> last day of the current leave
+    loads: dict[int, int]  # staff id -> open tasks
+    conflicts: dict[tuple[int, int], str]  # (staff id, taxpayer id) -> reason
+    last_handler: dict[tuple[int, int], int]  # (taxpayer id, item id) -> staff id
+    round_robin: dict[int, int | None]  # team id -> last chosen staff id
+
+    def record_choice(self, *, task: Task, staff_id: int) -> None:
+        self.loads[staff_id] = self.loads.get(staff_id, 0) + 1
+        self.last_handler[(task.taxpayer_id, task.item_id)] = staff_id
+        self.round_robin[task.team_id] = staff_id
+
+
 def working_hours() -> tuple[dt.time, dt.time] | None:
     """TAXSERVICE_WORKING_HOURS, e.g. "08:30-17:30"; empty means staff on duty are always available."""
     raw = getattr(settings, "TAXSERVICE_WORKING_HOURS", "")
@@ -53,7 +74,8 @@ def within_working_hours(now: dt.datetime) -> bool:
     return local.weekday() < 5 and hours[0] <= local.time() < hours[1]
 
 
-def staff_loads(staff_ids: list[int]) -> dict[int, int]:
+def staff_loads(staff_ids) -> dict[int, int]:  # noqa: ANN001 - any iterable of ids
+    staff_ids = list(staff_ids)
     rows = (
         Task.objects.filter(assignee_id__in=staff_ids, state__in=LOAD_STATES)
         .values("assignee_id")
@@ -65,11 +87,91 @@ def staff_loads(staff_ids: list[int]) -> dict[int, int]:
     return loads
 
 
-def run_pipeline(
-    *, task: Task, team: Team, filters: list[str], chooser: str, seed: int | None, now: dt.datetime, chooser_state: dict
+def load_context(*, tasks: list[Task], now: dt.datetime) -> BatchContext:
+    team_ids = {task.team_id for task in tasks}
+    members: dict[int, list[Staff]] = defaultdict(list)
+    staff_by_id: dict[int, Staff] = {}
+    through = Staff.teams.through.objects.filter(team_id__in=team_ids).values_list("team_id", "staff_id")
+    pairs = list(through)
+    for staff in Staff.objects.filter(pk__in={s for _, s in pairs}).prefetch_related("role_rows"):
+        staff_by_id[staff.pk] = staff
+    for team_id, staff_id in sorted(pairs, key=lambda pair: pair[1]):
+        members[team_id].append(staff_by_id[staff_id])
+    staff_ids = set(staff_by_id)
+    today = timezone.localdate(now)
+    leaves = dict(
+        StaffLeave.objects.filter(staff_id__in=staff_ids, starts_on__lte=today, ends_on__gte=today).values_list(
+            "staff_id", "ends_on"
+        )
+    )
+    taxpayer_ids = {task.taxpayer_id for task in tasks}
+    conflicts = {
+        (staff_id, taxpayer_id): reason
+        for staff_id, taxpayer_id, reason in StaffConflict.objects.filter(
+            taxpayer_id__in=taxpayer_ids, staff_id__in=staff_ids
+        ).values_list("staff_id", "taxpayer_id", "reason")
+    }
+    last_handler: dict[tuple[int, int], int] = {}
+    pair_filter = Q()
+    for task in tasks:
+        pair_filter |= Q(task__taxpayer_id=task.taxpayer_id, task__item_id=task.item_id)
+    history = (
+        TaskAssignment.objects.filter(pair_filter)
+        .exclude(task_id__in=[task.pk for task in tasks])
+        .order_by("assigned_at", "id")
+        .values_list("task__taxpayer_id", "task__item_id", "staff_id")
+    )
+    for taxpayer_id, item_id, staff_id in history:
+        last_handler[(taxpayer_id, item_id)] = staff_id  # the latest wins
+    round_robin = {team_id: None for team_id in team_ids}
+    for team_id, chosen_id in (
+        DispatchDecision.objects.filter(team_id__in=team_ids, chosen__isnull=False)
+        .order_by("team_id", "-at", "-id")
+        .distinct("team_id")
+        .values_list("team_id", "chosen_id")
+        if _supports_distinct_on()
+        else _last_choices(team_ids)
+    ):
+        round_robin[team_id] = chosen_id
+    return BatchContext(
+        now=now,
+        in_hours=within_working_hours(now),
+        members=dict(members),
+        leaves=leaves,
+        loads=staff_loads(staff_ids),
+        conflicts=conflicts,
+        last_handler=last_handler,
+        round_robin=round_robin,
+    )
+
+
+def _supports_distinct_on() -> bool:
+    from django.db import connection
+
+    return connection.features.can_distinct_on_fields
+
+
+def _last_choices(team_ids) -> list[tuple[int, int]]:  # noqa: ANN001
+    rows = []
+    for team_id in team_ids:
+        chosen = (
+            DispatchDecision.objects.filter(team_id=team_id, chosen__isnull=False)
+            .order_by("-at", "-id")
+            .values_list("chosen_id", flat=True)
+            .first()
+        )
+        if chosen is not None:
+            rows.append((team_id, chosen))
+    return rows
+
+
+def evaluate(
+    *, task: Task, filters: list[str], chooser: str, seed: int | None, ctx: BatchContext
 ) -> PipelineResult:
-    members = list(Staff.objects.filter(teams=team).prefetch_related("role_rows").order_by("pk"))
-    result = PipelineResult(candidates=[m.pk for m in members], chooser=chooser, seed=seed, chooser_state=chooser_state)
+    """Run the filters and the chooser for one task against the batch context. No queries."""
+    members = ctx.members.get(task.team_id, [])
+    state = {"last": ctx.round_robin.get(task.team_id)} if chooser == Chooser.ROUND_ROBIN else {}
+    result = PipelineResult(candidates=[m.pk for m in members], chooser=chooser, seed=seed, chooser_state=state)
     alive = members
 
     def keep(predicate, filter_name: str, reason_of) -> None:  # noqa: ANN001
@@ -87,38 +189,28 @@ def run_pipeline(
     if "membership" in filters:
         keep(lambda s: s.has_role(*HANDLING_ROLES), "membership", lambda s: "no handling role in the team")
     if "on_duty" in filters:
-        today = timezone.localdate(now)
-        on_leave = dict(
-            StaffLeave.objects.filter(staff__in=alive, starts_on__lte=today, ends_on__gte=today).values_list(
-                "staff_id", "ends_on"
-            )
-        )
-        in_hours = within_working_hours(now)
         keep(lambda s: s.on_duty, "on_duty", lambda s: "not on duty")
-        keep(lambda s: s.pk not in on_leave, "on_duty", lambda s: f"on leave until {on_leave[s.pk]}")
-        keep(lambda s: in_hours, "on_duty", lambda s: "outside working hours")
-    loads = staff_loads([s.pk for s in alive])
+        keep(lambda s: s.pk not in ctx.leaves, "on_duty", lambda s: f"on leave until {ctx.leaves[s.pk]}")
+        keep(lambda s: ctx.in_hours, "on_duty", lambda s: "outside working hours")
     if "capacity" in filters:
-        keep(lambda s: loads[s.pk] < s.capacity, "capacity", lambda s: f"at capacity ({loads[s.pk]}/{s.capacity})")
+        keep(
+            lambda s: ctx.loads.get(s.pk, 0) < s.capacity,
+            "capacity",
+            lambda s: f"at capacity ({ctx.loads.get(s.pk, 0)}/{s.capacity})",
+        )
     if "conflict" in filters:
-        conflicts = dict(
-            StaffConflict.objects.filter(taxpayer_id=task.taxpayer_id, staff__in=alive).values_list("staff_id", "reason")
+        keep(
+            lambda s: (s.pk, task.taxpayer_id) not in ctx.conflicts,
+            "conflict",
+            lambda s: f"conflict of interest: {ctx.conflicts[(s.pk, task.taxpayer_id)]}",
         )
-        keep(lambda s: s.pk not in conflicts, "conflict", lambda s: f"conflict of interest: {conflicts[s.pk]}")
     if "rotation" in filters and len(alive) > 1:
-        last = (
-            TaskAssignment.objects.filter(task__taxpayer_id=task.taxpayer_id, task__item_id=task.item_id)
-            .exclude(task_id=task.pk)
-            .order_by("-assigned_at", "-id")
-            .values_list("staff_id", flat=True)
-            .first()
-        )
-        keep(lambda s: s.pk != last, "rotation", lambda s: "handled this taxpayer's item last time")
+        last = ctx.last_handler.get((task.taxpayer_id, task.item_id))
+        if last is not None and any(s.pk != last for s in alive):
+            keep(lambda s: s.pk != last, "rotation", lambda s: "handled this taxpayer's item last time")
     result.eligible = [s.pk for s in alive]
-    result.loads = {str(s.pk): loads[s.pk] for s in alive}
-    result.chosen_id = choose(
-        chooser=chooser, eligible=result.eligible, loads=result.loads, seed=seed, state=chooser_state
-    )
+    result.loads = {str(s.pk): ctx.loads.get(s.pk, 0) for s in alive}
+    result.chosen_id = choose(chooser=chooser, eligible=result.eligible, loads=result.loads, seed=seed, state=state)
     return result
 
 
@@ -146,11 +238,3 @@ def replay(decision: DispatchDecision) -> int | None:
     )
 
 
-def round_robin_state(team: Team) -> dict:
-    last = (
-        DispatchDecision.objects.filter(team=team, chosen__isnull=False)
-        .order_by("-at", "-id")
-        .values_list("chosen_id", flat=True)
-        .first()
-    )
-    return {"last": last}

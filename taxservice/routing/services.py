@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from taxservice.cases import policy
+from taxservice.cases import services as case_services
 from taxservice.cases.calendar import due_at as compute_due_at
 from taxservice.cases.exceptions import ActionForbidden, InvalidInput, NotFound, TransitionNotAllowed
 from taxservice.cases.models import OPEN_STATES, Task, TaskIntake, TaskState, TaskTransition
@@ -159,57 +160,85 @@ def lock_staff_of_teams(team_ids: list[int]) -> None:
 
 def _dispatch_locked(*, task: Task, actor: Staff | None, seed: int | None) -> DispatchDecision:
     """Call holding the task's row lock and its team's staff locks."""
+    return _dispatch_batch_locked(tasks=[task], actor=actor, seeds={task.pk: seed})[0]
+
+
+def _dispatch_batch_locked(
+    *, tasks: list[Task], actor: Staff | None, seeds: dict[int, int | None] | None = None
+) -> list[DispatchDecision]:
+    """Dispatch queued tasks, holding their row locks and their teams' staff locks.
+
+    The pipeline reads everything for the batch at once (`dispatch.load_context`), then
+    decides task by task in memory, so the people chosen earlier in the batch count
+    against capacity for the later ones. Writes are set-based (`tasks_assign_bulk`).
+    """
     now = timezone.now()
-    rule = engine.select_rule(item=task.item, source=task.source, taxpayer=task.taxpayer)
-    chooser = rule.chooser if rule else Chooser.RANDOM
-    filters = list(rule.filters) if rule else list(FILTER_NAMES)
-    seed = seed if seed is not None else secrets.randbits(48)
-    state = dispatch.round_robin_state(task.team) if chooser == Chooser.ROUND_ROBIN else {}
-    result = dispatch.run_pipeline(
-        task=task, team=task.team, filters=filters, chooser=chooser, seed=seed, now=now, chooser_state=state
-    )
-    if result.chosen_id is not None:
-        outcome = DispatchDecision.Outcome.ASSIGNED
-    elif rule is not None and rule.target == Target.TERRITORIAL:
-        outcome = DispatchDecision.Outcome.TO_COORDINATION_POST
-    else:
-        outcome = DispatchDecision.Outcome.NO_CANDIDATE
-    decision = DispatchDecision.objects.create(
-        task=task,
-        at=now,
-        actor=actor,
-        rule=rule,
-        rule_version=rule.version if rule else None,
-        team=task.team,
-        candidates=result.candidates,
-        removed=result.removed,
-        eligible=result.eligible,
-        loads=result.loads,
-        chooser=chooser,
-        chooser_state=state,
-        seed=seed,
-        chosen_id=result.chosen_id,
-        outcome=outcome,
-    )
-    if outcome == DispatchDecision.Outcome.ASSIGNED:
-        task_transition(
-            task_id=task.pk, actor=actor, name="assign", assignee_id=result.chosen_id, details={"decision": decision.pk}
-        )
-        HubAlert.objects.filter(task=task, resolved_at__isnull=True).update(resolved_at=now)
-    elif outcome == DispatchDecision.Outcome.TO_COORDINATION_POST:
-        hub = engine.coordination_post()
-        if hub is not None:
-            task_transition(
-                task_id=task.pk, actor=actor, name="reroute", team_code=hub.code,
-                reason=_("No dispatched staff of the competent branch is eligible (属地优先 fallback)."),
-                details={"decision": decision.pk},
+    seeds = seeds or {}
+    ctx = dispatch.load_context(tasks=tasks, now=now)
+    rules = engine.rules_in_order()
+    staff_by_id = {staff.pk: staff for members in ctx.members.values() for staff in members}
+    decisions: list[DispatchDecision] = []
+    for task in tasks:
+        rule = engine.select_rule(item=task.item, source=task.source, taxpayer=task.taxpayer, rules=rules)
+        chooser = rule.chooser if rule else Chooser.RANDOM
+        filters = list(rule.filters) if rule else list(FILTER_NAMES)
+        seed = seeds.get(task.pk)
+        seed = seed if seed is not None else secrets.randbits(48)
+        result = dispatch.evaluate(task=task, filters=filters, chooser=chooser, seed=seed, ctx=ctx)
+        if result.chosen_id is not None:
+            outcome = DispatchDecision.Outcome.ASSIGNED
+            ctx.record_choice(task=task, staff_id=result.chosen_id)
+        elif rule is not None and rule.target == Target.TERRITORIAL:
+            outcome = DispatchDecision.Outcome.TO_COORDINATION_POST
+        else:
+            outcome = DispatchDecision.Outcome.NO_CANDIDATE
+        decisions.append(
+            DispatchDecision(
+                task=task,
+                at=now,
+                actor=actor,
+                rule=rule,
+                rule_version=rule.version if rule else None,
+                team_id=task.team_id,
+                candidates=result.candidates,
+                removed=result.removed,
+                eligible=result.eligible,
+                loads=result.loads,
+                chooser=chooser,
+                chooser_state=result.chooser_state,
+                seed=seed,
+                chosen_id=result.chosen_id,
+                outcome=outcome,
             )
-        _alert(task, HubAlert.Kind.TERRITORIAL_FALLBACK, _("No dispatched staff of %(branch)s can take %(item)s; assign by hand.")
-               % {"branch": task.taxpayer.competent_branch.name, "item": task.item.name}, now)
-    else:
-        _alert(task, HubAlert.Kind.NO_CANDIDATE, _("No eligible staff in %(team)s for %(item)s.")
-               % {"team": task.team.name, "item": task.item.name}, now)
-    return decision
+        )
+    DispatchDecision.objects.bulk_create(decisions)
+    assigned = [d for d in decisions if d.outcome == DispatchDecision.Outcome.ASSIGNED]
+    case_services.tasks_assign_bulk(
+        actor=actor,
+        rows=[
+            case_services.BulkAssignment(task=d.task, staff=staff_by_id[d.chosen_id], details={"decision": d.pk})
+            for d in assigned
+        ],
+    )
+    if assigned:
+        HubAlert.objects.filter(task__in=[d.task_id for d in assigned], resolved_at__isnull=True).update(resolved_at=now)
+    for decision in decisions:
+        task = decision.task
+        if decision.outcome == DispatchDecision.Outcome.TO_COORDINATION_POST:
+            hub = engine.coordination_post()
+            if hub is not None:
+                case_services.task_transition(
+                    task_id=task.pk, actor=actor, name="reroute", team_code=hub.code,
+                    reason=_("No dispatched staff of the competent branch is eligible (属地优先 fallback)."),
+                    details={"decision": decision.pk},
+                )
+            _alert(task, HubAlert.Kind.TERRITORIAL_FALLBACK,
+                   _("No dispatched staff of %(branch)s can take %(item)s; assign by hand.")
+                   % {"branch": task.taxpayer.competent_branch.name, "item": task.item.name}, now)
+        elif decision.outcome == DispatchDecision.Outcome.NO_CANDIDATE:
+            _alert(task, HubAlert.Kind.NO_CANDIDATE, _("No eligible staff in %(team)s for %(item)s.")
+                   % {"team": task.team.name, "item": task.item.name}, now)
+    return decisions
 
 
 def _alert(task: Task, kind: str, message: str, now) -> None:  # noqa: ANN001
@@ -256,8 +285,7 @@ def robot_run(*, trigger: str, task_ids: list[int] | None = None, batch_size: in
             if not claimed:
                 break
             lock_staff_of_teams(sorted({task.team_id for task in claimed}))
-            for task in claimed:
-                decision = _dispatch_locked(task=task, actor=None, seed=None)
+            for decision in _dispatch_batch_locked(tasks=claimed, actor=None):
                 if decision.outcome == DispatchDecision.Outcome.ASSIGNED:
                     dispatched += 1
                 else:
