@@ -161,7 +161,8 @@ def test_a_real_worker_notifies_the_assignee_once_per_transition(org, open_case,
         ) as worker_output,
     ):
         task = open_case("assisted").tasks.get()
-        services.task_transition(task_id=task.pk, actor=org.clerk, name="transfer")
+        transferred = services.task_transition(task_id=task.pk, actor=org.clerk, name="transfer")
+        assert not transferred.auto_dispatch, "the robot would race the manual assignment below"
         # Commits, then sends notify_transition to the broker: only the worker writes the row.
         services.task_transition(task_id=task.pk, actor=org.member, name="assign")
         assign = TaskTransition.objects.get(task=task, transition="assign")
