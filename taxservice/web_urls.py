@@ -1,1 +1,19 @@
-urlpatterns: list = []
+"""The browser pages. The API lives under /api/v1/ (taxservice.api.urls)."""
+
+from django.urls import include, path
+
+from taxservice.web import views
+
+urlpatterns = [
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("logout/", views.LogoutView.as_view(), name="logout"),
+    path("", views.home, name="home"),
+    path("my-tasks/", views.my_tasks, name="my_tasks"),
+    path("cases/", views.case_list, name="case_list"),
+    path("cases/<int:case_id>/", views.case_detail, name="case_detail"),
+    path("tasks/<int:task_id>/", views.task_detail, name="task_detail"),
+    path("tasks/<int:task_id>/step/", views.task_step, name="task_step"),
+    path("frontdesk/", include("frontdesk.urls")),
+    path("middle-office/", include("middle_office.urls")),
+    path("back-office/", include("back_office.urls")),
+]

@@ -156,7 +156,7 @@ def task_transition(
 
     with transaction.atomic():
         task = (
-            Task.objects.select_for_update(of=("self",))
+            Task.objects.select_for_update(of=("self",), no_key=True)
             .select_related("item", "taxpayer", "team", "case", "assignee")
             .filter(pk=task_id)
             .first()
@@ -337,7 +337,7 @@ def _condition_message(name: str, task: Task) -> str:
 
 
 def _close_case_if_finished(*, case_id: int, now) -> None:  # noqa: ANN001
-    case = Case.objects.select_for_update().get(pk=case_id)
+    case = Case.objects.select_for_update(no_key=True).get(pk=case_id)
     if case.state == Case.State.OPEN and not case.tasks.exclude(state__in=TERMINAL_STATES).exists():
         case.state = Case.State.CLOSED
         case.closed_at = now

@@ -22,10 +22,14 @@ NAVIGATION = [
 def staff_navigation(request) -> dict:  # noqa: ANN001
     staff = staff_for_user(getattr(request, "user", None))
     if staff is None:
-        return {"staff": None, "navigation": []}
-    entries = [
-        {"url": reverse(name), "label": label, "active": request.path == reverse(name)}
-        for name, label, roles in NAVIGATION
-        if not roles or staff.has_role(*roles)
-    ]
-    return {"staff": staff, "navigation": entries}
+        return {"staff": None, "staff_roles": [], "navigation": []}
+    entries = []
+    for name, label, roles in NAVIGATION:
+        if roles and not staff.has_role(*roles):
+            continue
+        url = reverse(name)
+        # A section stays highlighted on its sub-pages; the home page only on itself.
+        active = request.path == url or (url != "/" and request.path.startswith(url))
+        entries.append({"url": url, "label": label, "active": active})
+    roles = [Role(code).label for code in Role.values if code in staff.roles]
+    return {"staff": staff, "staff_roles": roles, "navigation": entries}

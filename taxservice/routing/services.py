@@ -3,6 +3,7 @@
 Locking protocol (to keep concurrent dispatchers deadlock-free):
 1. task rows first (a claim with SKIP LOCKED, or one row with FOR UPDATE);
 2. then, in one ascending pass, the staff rows of every team those tasks are queued for.
+All row locks are FOR NO KEY UPDATE, which foreign-key checks (KEY SHARE) do not wait on.
 Holding the staff rows makes the load count exact: no other dispatcher can add work to
 those people until this transaction commits, so capacity is never overshot.
 """
@@ -65,7 +66,7 @@ def task_intake(
     now = timezone.now()
     with transaction.atomic():
         # One intake per taxpayer at a time, so two pushes of the same pair cannot both create.
-        taxpayer_obj = Taxpayer.objects.select_for_update(of=("self",)).select_related("competent_branch__parent").get(
+        taxpayer_obj = Taxpayer.objects.select_for_update(of=("self",), no_key=True).select_related("competent_branch__parent").get(
             credit_code=taxpayer
         )
         item_obj = Item.objects.get(code=item)
@@ -130,7 +131,7 @@ def task_dispatch(
         raise ActionForbidden(_("Only coordinators and branch chiefs dispatch tasks."))
     with transaction.atomic():
         task = (
-            Task.objects.select_for_update(of=("self",), skip_locked=skip_locked)
+            Task.objects.select_for_update(of=("self",), skip_locked=skip_locked, no_key=True)
             .select_related("item", "taxpayer__competent_branch__parent", "team", "case")
             .filter(pk=task_id)
             .first()
@@ -155,7 +156,10 @@ def task_dispatch(
 
 def lock_staff_of_teams(team_ids: list[int]) -> None:
     """Lock the staff rows of these teams in one ascending pass (see the module docstring)."""
-    list(Staff.objects.select_for_update().filter(teams__in=team_ids).order_by("pk").values_list("pk", flat=True))
+    staff_ids = set(Staff.teams.through.objects.filter(team_id__in=team_ids).values_list("staff_id", flat=True))
+    # FOR NO KEY UPDATE: excludes other dispatchers, but not the KEY SHARE locks that
+    # foreign-key inserts elsewhere (notifications, audit rows) take on these rows.
+    list(Staff.objects.select_for_update(no_key=True).filter(pk__in=staff_ids).order_by("pk").values_list("pk", flat=True))
 
 
 def _dispatch_locked(*, task: Task, actor: Staff | None, seed: int | None) -> DispatchDecision:
@@ -279,7 +283,7 @@ def robot_run(*, trigger: str, task_ids: list[int] | None = None, batch_size: in
                 qs = qs.filter(created_at__gte=cursor[0]).exclude(created_at=cursor[0], id__lte=cursor[1])
             size = batch_size if limit is None else min(batch_size, limit - done)
             claimed = list(
-                qs.select_for_update(of=("self",), skip_locked=True)
+                qs.select_for_update(of=("self",), skip_locked=True, no_key=True)
                 .select_related("item", "taxpayer__competent_branch__parent", "team", "case")[:size]
             )
             if not claimed:
@@ -318,7 +322,7 @@ def robot_set_paused(*, actor: Staff, paused: bool, reason: str = "") -> RobotSe
     if not actor.has_role(*HUB_ROLES):
         raise ActionForbidden(_("Only coordinators pause or resume the robot."))
     with transaction.atomic():
-        settings_row = RobotSettings.objects.select_for_update().get(pk=RobotSettings.load().pk)
+        settings_row = RobotSettings.objects.select_for_update(no_key=True).get(pk=RobotSettings.load().pk)
         settings_row.paused = paused
         settings_row.changed_by = actor
         settings_row.changed_at = timezone.now()
@@ -349,7 +353,7 @@ def staff_set_duty(*, actor: Staff, staff_id: int, on_duty: bool) -> Staff:
     if actor.pk != staff_id and not actor.has_role(*HUB_ROLES, Role.BRANCH_CHIEF):
         raise ActionForbidden(_("Only coordinators and branch chiefs change someone else's duty."))
     with transaction.atomic():
-        staff = Staff.objects.select_for_update().filter(pk=staff_id).first()
+        staff = Staff.objects.select_for_update(no_key=True).filter(pk=staff_id).first()
         if staff is None:
             raise NotFound(_("No staff member %(id)s.") % {"id": staff_id})
         staff.on_duty = on_duty
@@ -388,7 +392,7 @@ def rule_save(*, actor: Staff, changes: dict, reason: str, rule_id: int | None =
             rule = RoutingRule(version=0)
             before = None
         else:
-            rule = RoutingRule.objects.select_for_update().filter(pk=rule_id).first()
+            rule = RoutingRule.objects.select_for_update(no_key=True).filter(pk=rule_id).first()
             if rule is None:
                 raise NotFound(_("No routing rule %(id)s.") % {"id": rule_id})
             before = rule.snapshot()
