@@ -1,0 +1,65 @@
+"""Translated labels for codes the models store as plain strings."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext_lazy as _
+
+# Every name in TaskTransition.transition: the service's transitions plus "receive",
+# the first row written when a case is opened.
+TRANSITION_LABELS = {
+    "receive": _("Receive"),
+    "handle_on_spot": _("Handle on the spot"),
+    "transfer": _("Transfer"),
+    "assign": _("Assign"),
+    "accept": _("Accept"),
+    "return": _("Return to the queue"),
+    "request_materials": _("Request materials"),
+    "receive_materials": _("Materials received"),
+    "escalate": _("Escalate to the back office"),
+    "submit_for_approval": _("Submit for approval"),
+    "approve": _("Approve"),
+    "reject": _("Reject"),
+    "complete": _("Complete"),
+    "give_feedback": _("Give feedback"),
+    "cancel": _("Cancel the task"),
+    "reroute": _("Send to another team"),
+    "reassign": _("Reassign"),
+}
+
+# The service's error `fields`, and the form fields they land on.
+FIELD_LABELS = {
+    "reason": _("Reason"),
+    "result": _("Result"),
+    "assignee": _("Assignee"),
+    "channel": _("Channel"),
+    "items": _("Items"),
+    "taxpayer": _("Taxpayer"),
+    "hall": _("Hall"),
+    "credit_code": _("Unified social credit code"),
+    "name": _("Name"),
+    "competent_branch": _("Competent branch"),
+    "classification": _("Classification"),
+    "grade": _("Grade"),
+    "team": _("Team"),
+}
+
+
+def transition_label(name: str) -> str:
+    return str(TRANSITION_LABELS.get(name, name))
+
+
+# taxservice.taxpayers.services raises these as plain (untranslated) English. Listed here
+# so makemessages keeps them in the catalogue and `service_message` can translate them;
+# drop this list once that module wraps its messages in gettext itself.
+UNWRAPPED_CORE_MESSAGES = (
+    gettext_noop("Your roles do not allow registering taxpayers."),
+    gettext_noop("A name is required."),
+    gettext_noop("A taxpayer with this credit code is already registered."),
+    gettext_noop("The taxpayer was not registered."),
+)
+
+
+def service_message(message: str) -> str:
+    """A service's message in the active language: already translated ones pass unchanged."""
+    return gettext(message) if message in UNWRAPPED_CORE_MESSAGES else message

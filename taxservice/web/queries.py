@@ -1,0 +1,102 @@
+"""Small reads the pages need on top of the core selectors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.core.paginator import Page, Paginator
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+
+from taxservice.cases import selectors
+from taxservice.cases.models import OPEN_STATES, Task, TaskState
+from taxservice.cases.policy import ASSIGN_OTHERS, staff_team_ids
+from taxservice.org.models import Role, Staff, Team, Tier
+from taxservice.web.forms import ONE_CLICK_STEPS, TransitionForm
+
+PAGE_SIZE = 25
+
+
+def paginate(request: HttpRequest, queryset: QuerySet) -> Page:
+    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+def my_open_tasks(*, staff: Staff) -> QuerySet[Task]:
+    return (
+        Task.objects.select_related(*selectors.TASK_RELATED)
+        .filter(assignee=staff, state__in=OPEN_STATES)
+        .order_by("due_at", "id")
+    )
+
+
+def queue_for_staff(*, staff: Staff) -> QuerySet[Task]:
+    """Queued tasks the staff member may see, and the ones their teams are working on."""
+    return selectors.task_list_for_staff(staff=staff).filter(
+        Q(state=TaskState.QUEUED)
+        | Q(state__in=[TaskState.ASSIGNED, TaskState.IN_PROGRESS], team_id__in=staff_team_ids(staff))
+    )
+
+
+def awaiting_approval_for_staff(*, staff: Staff) -> QuerySet[Task]:
+    return selectors.task_list_for_staff(staff=staff).filter(state=TaskState.AWAITING_APPROVAL).order_by("due_at", "id")
+
+
+@dataclass
+class HomeCounts:
+    my_open: int
+    team_queue: int | None
+    approvals: int | None
+    at_counter: int | None
+
+
+def home_counts(*, staff: Staff) -> HomeCounts:
+    team_queue = None
+    if staff.has_role(Role.COORDINATOR, Role.TEAM_MEMBER, Role.EXPERT, Role.ADMIN):
+        team_queue = (
+            selectors.task_list_for_staff(staff=staff)
+            .filter(state=TaskState.QUEUED, team_id__in=staff_team_ids(staff))
+            .count()
+        )
+    approvals = None
+    if staff.has_role(Role.BRANCH_CHIEF, Role.COORDINATOR, Role.ADMIN):
+        approvals = awaiting_approval_for_staff(staff=staff).count()
+    at_counter = None
+    if staff.has_role(Role.CLERK, Role.ADMIN):
+        at_counter = Task.objects.filter(case__accepted_by=staff, state=TaskState.RECEIVED).count()
+    return HomeCounts(
+        my_open=Task.objects.filter(assignee=staff, state__in=OPEN_STATES).count(),
+        team_queue=team_queue,
+        approvals=approvals,
+        at_counter=at_counter,
+    )
+
+
+def assignee_choices(*, staff: Staff, task: Task) -> list[Staff] | None:
+    """Whom a supervisor may hand the task to: the on-duty members of its team.
+
+    None for everyone else, who can only take a task themselves. A task at the
+    coordination post (or with no team) may go to any on-duty member of any team.
+    """
+    if not staff.has_role(*ASSIGN_OTHERS, Role.ADMIN):
+        return None
+    members = Staff.objects.filter(on_duty=True).order_by("name")
+    if task.team_id is not None and task.team.kind != Team.Kind.COORDINATION_POST:
+        return list(members.filter(teams=task.team_id).distinct())
+    return list(members.filter(teams__isnull=False).distinct()[:200])
+
+
+def attach_actions(*, staff: Staff, tasks: list[Task]) -> list[Task]:
+    """Give each task `allowed` (step names) and `quick` (one-click forms), with no queries."""
+    now = timezone.now()
+    for task in tasks:
+        task.overdue = task.is_open and task.due_at < now
+        task.allowed = selectors.allowed_transitions(staff=staff, task=task)
+        task.quick = [TransitionForm(step=step, task=task) for step in ONE_CLICK_STEPS if step in task.allowed]
+        task.has_more_steps = any(step not in ONE_CLICK_STEPS for step in task.allowed)
+    return tasks
+
+
+def team_choices() -> list[Team]:
+    """Teams a coordinator may send a queued task to: every team outside the front desk."""
+    return list(Team.objects.exclude(tier=Tier.FRONT).order_by("tier", "name"))

@@ -1,0 +1,226 @@
+"""The shared pages. Views parse input, call a selector or service, and render."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.db.models import Count, Q
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from taxservice.cases import selectors, services
+from taxservice.cases.exceptions import ServiceError
+from taxservice.cases.models import OPEN_STATES, TRANSITION_METHODS, Case, Task
+from taxservice.org.models import Staff
+from taxservice.web.access import staff_page
+from taxservice.web.forms import TransitionForm
+from taxservice.web.history import history_rows
+from taxservice.web.labels import FIELD_LABELS, transition_label
+from taxservice.web.queries import (
+    assignee_choices,
+    attach_actions,
+    home_counts,
+    my_open_tasks,
+    paginate,
+    team_choices,
+)
+
+# The order of the forms on the task page: what moves the task forward first; steps
+# that undo, redirect or stop work last, folded away until opened.
+STEP_ORDER = (
+    "handle_on_spot",
+    "transfer",
+    "assign",
+    "accept",
+    "complete",
+    "submit_for_approval",
+    "approve",
+    "reject",
+    "give_feedback",
+    "receive_materials",
+    "request_materials",
+    "reassign",
+    "reroute",
+    "return",
+    "escalate",
+    "cancel",
+)
+FOLDED_STEPS = frozenset({"request_materials", "reassign", "reroute", "return", "escalate", "cancel"})
+DANGER_STEPS = frozenset({"reject", "return", "cancel"})
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "registration/login.html"
+    redirect_authenticated_user = True
+
+
+class LogoutView(auth_views.LogoutView):
+    """POST only (Django's default): a link cannot sign anybody out."""
+
+
+@staff_page()
+def home(request: HttpRequest, staff: Staff) -> HttpResponse:
+    return render(request, "web/home.html", {"counts": home_counts(staff=staff)})
+
+
+@staff_page()
+def my_tasks(request: HttpRequest, staff: Staff) -> HttpResponse:
+    page = paginate(request, my_open_tasks(staff=staff))
+    attach_actions(staff=staff, tasks=page.object_list)
+    return render(request, "web/my_tasks.html", {"page": page})
+
+
+@staff_page()
+def case_list(request: HttpRequest, staff: Staff) -> HttpResponse:
+    query = request.GET.get("q", "").strip()
+    state = request.GET.get("state", "")
+    cases = selectors.case_list_for_staff(staff=staff).annotate(
+        task_count=Count("tasks", distinct=True),
+        open_task_count=Count("tasks", filter=Q(tasks__state__in=OPEN_STATES), distinct=True),
+    )
+    if query:
+        cases = cases.filter(Q(taxpayer__credit_code__startswith=query.upper()) | Q(taxpayer__name__icontains=query))
+    if state in Case.State.values:
+        cases = cases.filter(state=state)
+    page = paginate(request, cases)
+    return render(
+        request, "web/case_list.html", {"page": page, "query": query, "state": state, "states": Case.State.choices}
+    )
+
+
+@staff_page()
+def case_detail(request: HttpRequest, staff: Staff, case_id: int) -> HttpResponse:
+    case = selectors.case_get_for_staff(staff=staff, case_id=case_id)
+    if case is None:
+        raise Http404(_("No such case, or it is not visible to you."))
+    tasks = list(case.tasks.all())
+    all_rows = history_rows([row for task in tasks for row in task.transitions.all()])
+    position = 0
+    for task in tasks:
+        count = len(task.transitions.all())
+        task.history = all_rows[position : position + count]
+        position += count
+    return render(request, "web/case_detail.html", {"case": case, "tasks": tasks})
+
+
+@staff_page()
+def task_detail(request: HttpRequest, staff: Staff, task_id: int) -> HttpResponse:
+    task = _visible_task(staff, task_id)
+    return _render_task(request, staff, task)
+
+
+@require_POST
+@staff_page()
+def task_step(request: HttpRequest, staff: Staff, task_id: int) -> HttpResponse:
+    """Make one step on a task (POST from the task page or a list), then redirect (PRG).
+
+    With a `next` address (list pages) a refusal becomes a message on that page; from
+    the task page the form comes back with the service's messages on its inputs.
+    """
+    task = _visible_task(staff, task_id)
+    step = request.POST.get("transition", "")
+    next_url = _safe_next(request)
+    if step not in TRANSITION_METHODS:
+        messages.error(request, _("Unknown step."))
+        return redirect(next_url or task_url(task))
+    form = _step_form(staff, task, step, data=request.POST)
+    if form.is_valid():
+        try:
+            done = services.task_transition(task_id=task.pk, actor=staff, **form.service_arguments())
+        except ServiceError as error:
+            form.add_service_error(error)
+        else:
+            messages.success(
+                request,
+                _("%(step)s: done. Task %(task)s is now “%(state)s”.")
+                % {"step": transition_label(step), "task": done.pk, "state": done.get_state_display()},
+            )
+            if next_url:
+                return HttpResponseRedirect(next_url)
+            still_visible = selectors.task_list_for_staff(staff=staff).filter(pk=task.pk).exists()
+            return redirect(task_url(task) if still_visible else reverse("my_tasks"))
+    if next_url:
+        messages.error(request, error_text(form))
+        return HttpResponseRedirect(next_url)
+    # Show the task as it is now, which may not be how the person last saw it.
+    current = selectors.task_get_for_staff(staff=staff, task_id=task.pk)
+    if current is None:
+        messages.error(request, error_text(form))
+        return redirect("my_tasks")
+    return _render_task(request, staff, current, failed=form, status=400)
+
+
+def _render_task(
+    request: HttpRequest, staff: Staff, task: Task, *, failed: TransitionForm | None = None, status: int = 200
+) -> HttpResponse:
+    history = history_rows(selectors.task_history(task=task))
+    forms = []
+    # A form posted against an older state is not shown again: its hidden state is stale.
+    reusable = failed is not None and failed.data.get("expected_state") in ("", None, task.state)
+    steps = sorted(selectors.allowed_transitions(staff=staff, task=task), key=_step_position)
+    for step in steps:
+        if reusable and failed.step == step:
+            forms.append(failed)
+        else:
+            forms.append(_step_form(staff, task, step))
+    for form in forms:
+        form.folded = form.step in FOLDED_STEPS and not form.errors
+        form.tone = "danger" if form.step in DANGER_STEPS else "plain" if form.step in FOLDED_STEPS else "primary"
+    if failed is not None and not any(form is failed for form in forms):
+        # The step is no longer on offer (e.g. someone else moved the task): still say why.
+        messages.error(request, error_text(failed))
+    # Approve and reject share one opinion box and sit side by side.
+    steps_on_offer = {form.step for form in forms}
+    context = {
+        "task": task,
+        "history": history,
+        "forms": forms,
+        "approval_pair": {"approve", "reject"} <= steps_on_offer,
+    }
+    return render(request, "web/task_detail.html", context, status=status)
+
+
+def _step_form(staff: Staff, task: Task, step: str, data=None) -> TransitionForm:  # noqa: ANN001
+    """The form for one step, with the people or teams it may name."""
+    assignees = assignee_choices(staff=staff, task=task) if step in {"assign", "reassign"} else None
+    teams = team_choices() if step == "reroute" else None
+    return TransitionForm(data, step=step, task=task, assignees=assignees, teams=teams)
+
+
+def _step_position(step: str) -> int:
+    return STEP_ORDER.index(step) if step in STEP_ORDER else len(STEP_ORDER)
+
+
+def _visible_task(staff: Staff, task_id: int) -> Task:
+    task = selectors.task_get_for_staff(staff=staff, task_id=task_id)
+    if task is None:
+        raise Http404(_("No such task, or it is not visible to you."))
+    return task
+
+
+def _safe_next(request: HttpRequest) -> str:
+    candidate = request.POST.get("next", "")
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return ""
+
+
+def task_url(task: Task) -> str:
+    return reverse("task_detail", args=[task.pk])
+
+
+def error_text(form: TransitionForm) -> str:
+    """All of a form's errors as one sentence, for a message on another page."""
+    parts = list(form.non_field_errors())
+    for name, errors in form.errors.items():
+        if name == "__all__":
+            continue
+        label = form.fields[name].label if name in form.fields else FIELD_LABELS.get(name, name)
+        parts.extend(f"{label}: {message}" for message in errors)
+    return " ".join(str(part) for part in parts)
