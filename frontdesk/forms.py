@@ -1,0 +1,66 @@
+"""Front-desk forms. They only parse and render; the services validate."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from taxservice.cases.models import Channel
+from taxservice.org.models import Branch
+from taxservice.taxpayers.models import Taxpayer
+from taxservice.web.forms import ServiceErrorsMixin
+
+
+class TaxpayerSearchForm(forms.Form):
+    q = forms.CharField(
+        label=_("Credit code or name"),
+        required=False,
+        widget=forms.TextInput(
+            attrs={"type": "search", "autofocus": True, "placeholder": _("e.g. 91330100… or part of the name")}
+        ),
+    )
+
+
+class TaxpayerRegisterForm(ServiceErrorsMixin, forms.Form):
+    # No length or pattern checks here: the service names the exact problem
+    # (length, full-width or lower-case characters, check digit).
+    credit_code = forms.CharField(
+        label=_("Unified social credit code"),
+        required=False,
+        help_text=_(
+            "18 characters, half-width digits and upper-case letters, exactly as printed on the business licence."
+        ),
+        widget=forms.TextInput(attrs={"required": "required", "autocomplete": "off", "spellcheck": "false"}),
+    )
+    name = forms.CharField(label=_("Name"), required=False, widget=forms.TextInput(attrs={"required": "required"}))
+    competent_branch = forms.ChoiceField(label=_("Competent branch"), required=False)
+    classification = forms.ChoiceField(
+        label=_("Classification"), choices=Taxpayer.Classification.choices, initial=Taxpayer.Classification.SMALL_SCALE
+    )
+    grade = forms.ChoiceField(label=_("Credit grade"), choices=Taxpayer.Grade.choices, initial=Taxpayer.Grade.B)
+
+    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        super().__init__(*args, **kwargs)
+        branches = Branch.objects.filter(kind=Branch.Kind.SOURCE).order_by("code").values_list("code", "name")
+        self.fields["competent_branch"].choices = [("", "—")] + [(code, f"{name} ({code})") for code, name in branches]
+        self.fields["competent_branch"].widget.attrs["required"] = "required"
+
+
+class CaseOpenForm(ServiceErrorsMixin, forms.Form):
+    """Channel, hall and notes. The chosen items come as repeated `items` values."""
+
+    channel = forms.ChoiceField(label=_("Channel"), choices=Channel.choices, initial=Channel.HALL_WINDOW)
+    hall = forms.ChoiceField(label=_("Accepting hall"), required=False)
+    notes = forms.CharField(
+        label=_("Consultation notes"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": _("What the taxpayer asked, materials brought…")}),
+    )
+
+    # Rendered by the chosen-items box, not as a widget; here so item errors have a place.
+    items = forms.Field(label=_("Items asked for"), required=False, widget=forms.MultipleHiddenInput)
+
+    def __init__(self, *args, halls: list[Branch], **kwargs) -> None:  # noqa: ANN002, ANN003
+        super().__init__(*args, **kwargs)
+        self.fields["hall"].choices = [("", "—")] + [(hall.code, hall.name) for hall in halls]
+        self.fields["hall"].widget.attrs["required"] = "required"
