@@ -156,6 +156,17 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# The cache carries live progress of long jobs (bulk uploads) between requests:
+# in-process memory by default, Redis when CACHE_URL=redis://... is set.
+CACHE_URL = env_str("CACHE_URL", "")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+        if CACHE_URL.startswith("redis")
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "taxservice"}
+    )
+}
+
 # Celery: in-process by default; a broker URL switches to a real worker.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "memory://")
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", "") or None

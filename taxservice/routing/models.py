@@ -299,3 +299,40 @@ class RobotRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.trigger} {self.started_at:%Y-%m-%d %H:%M} +{self.dispatched}"
+
+
+class UploadBatch(models.Model):
+    """A coordinator's bulk upload of tasks (CSV or XLSX): all rows or none."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        VALIDATING = "validating", _("Checking rows")
+        IMPORTING = "importing", _("Importing")
+        DONE = "done", _("Imported")
+        FAILED = "failed", _("Rejected: nothing imported")
+
+    uploaded_by = models.ForeignKey(Staff, on_delete=models.PROTECT, related_name="+")
+    filename = models.CharField(_("file name"), max_length=200)
+    rows = models.JSONField(_("rows"), default=list, help_text=_("The parsed rows, kept until imported."))
+    state = models.CharField(_("state"), max_length=12, choices=State.choices, default=State.PENDING)
+    total_rows = models.PositiveIntegerField(_("rows"), default=0)
+    processed_rows = models.PositiveIntegerField(_("rows processed"), default=0)
+    created_count = models.PositiveIntegerField(_("tasks created"), default=0)
+    merged_count = models.PositiveIntegerField(_("merged into open tasks"), default=0)
+    errors = models.JSONField(_("errors"), default=list, help_text=_("[{row, field, message}]"))
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("upload batch")
+        verbose_name_plural = _("upload batches")
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.get_state_display()})"
+
+    @property
+    def percent(self) -> int:
+        if self.state in {self.State.DONE, self.State.FAILED}:
+            return 100
+        return int(100 * self.processed_rows / self.total_rows) if self.total_rows else 0

@@ -23,3 +23,11 @@ def robot_sweep(trigger: str = "sweep") -> int:
     if not services.robot_backlog().exists():
         return 0
     return services.robot_run(trigger=trigger, batch_size=settings.TAXSERVICE_ROBOT_BATCH).dispatched
+
+
+@shared_task(acks_late=True)
+def process_upload(batch_id: int) -> str:
+    """Check and import a bulk upload. Idempotent: a finished batch is left alone."""
+    from taxservice.routing.uploads import upload_process
+
+    return upload_process(batch_id=batch_id).state
