@@ -181,6 +181,9 @@ CELERY_TIMEZONE = TIME_ZONE
 # Dispatch: staff count as available only within these local hours on weekdays, e.g.
 # "08:30-17:30". Empty (the embedded default) means: whenever they are on duty.
 TAXSERVICE_WORKING_HOURS = env_str("TAXSERVICE_WORKING_HOURS", "")
+# Long jobs in the embedded setup: "auto" runs them on a background thread; "inline"
+# runs them in the request (the tests use it). With a broker they go to the workers.
+TAXSERVICE_BACKGROUND_JOBS = env_str("TAXSERVICE_BACKGROUND_JOBS", "auto")
 # How many queued tasks one robot claim takes at once.
 TAXSERVICE_ROBOT_BATCH = env_int("TAXSERVICE_ROBOT_BATCH", 200)
 # How often Celery beat runs the robot's backlog sweep, in seconds.

@@ -16,6 +16,8 @@ from tests.factories import BranchFactory, ItemFactory, StaffFactory, TaxpayerFa
 def _fast_password_hashing(settings):  # noqa: ANN001, ANN202
     """Tests make many users; the production hasher's deliberate slowness buys nothing here."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Long jobs run in the request, inside the test's transaction, not on a thread.
+    settings.TAXSERVICE_BACKGROUND_JOBS = "inline"
 
 
 @dataclass

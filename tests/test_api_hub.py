@@ -120,3 +120,26 @@ class TestHubQueue:
         assert [r["id"] for r in api(org.coordinator).get("/api/v1/hub/queue/", {"source": "risk"}).json()["results"]] == [normal]
         assert [r["id"] for r in api(org.coordinator).get("/api/v1/hub/queue/", {"alerts": "true"}).json()["results"]] == [flagged]
         assert api(org.coordinator).get("/api/v1/hub/queue/", {"older_than_hours": "x"}).status_code == 400
+
+
+class TestUploads:
+    def test_upload_then_read_the_batch(self, api, org, items, taxpayer, django_capture_on_commit_callbacks):
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        content = f"source,taxpayer,item,notes\nrisk,{taxpayer.credit_code},A001,x\n".encode()
+        with django_capture_on_commit_callbacks(execute=True):
+            response = api(org.coordinator).post(
+                "/api/v1/hub/uploads/", {"file": SimpleUploadedFile("t.csv", content)}, format="multipart"
+            )
+        assert response.status_code == 202, response.json()
+        batch = api(org.coordinator).get(f"/api/v1/hub/uploads/{response.json()['id']}/").json()
+        assert (batch["state"], batch["created_count"], batch["percent"]) == ("done", 1, 100)
+        assert api(org.member).get(f"/api/v1/hub/uploads/{batch['id']}/").status_code == 404
+
+    def test_a_bad_file_is_400(self, api, org):
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        response = api(org.coordinator).post(
+            "/api/v1/hub/uploads/", {"file": SimpleUploadedFile("t.pdf", b"%PDF")}, format="multipart"
+        )
+        assert (response.status_code, response.json()["code"]) == (400, "bad_file_type")

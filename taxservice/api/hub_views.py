@@ -7,6 +7,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -17,7 +18,8 @@ from taxservice.org.models import Staff
 from taxservice.routing import dispatch
 from taxservice.routing import selectors as hub_selectors
 from taxservice.routing import services as hub_services
-from taxservice.routing.models import RoutingRule
+from taxservice.routing.models import RoutingRule, UploadBatch
+from taxservice.routing.uploads import upload_progress, upload_start
 
 
 class StaffViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
@@ -141,3 +143,33 @@ class TaskIntakeMixin:
         from taxservice.cases.models import Task
 
         return Task.objects.select_related(*selectors.TASK_RELATED).get(pk=task.pk)
+
+
+class UploadViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Bulk upload of tasks: POST a file (202), then GET the batch for progress and errors."""
+
+    serializer_class = s.UploadBatchSerializer
+    queryset = UploadBatch.objects.none()
+    parser_classes = [MultiPartParser]
+
+    def get_queryset(self):  # noqa: ANN201
+        if getattr(self, "swagger_fake_view", False):
+            return UploadBatch.objects.none()
+        staff = request_staff(self.request)
+        qs = UploadBatch.objects.all()
+        return qs if staff.sees_everything else qs.filter(uploaded_by=staff)
+
+    def retrieve(self, request, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN201
+        batch = self.get_object()
+        processed, _total = upload_progress(batch)
+        batch.processed_rows = processed
+        return Response(s.UploadBatchSerializer(batch).data)
+
+    @extend_schema(request={"multipart/form-data": s.UploadRequestSerializer}, responses={202: s.UploadBatchSerializer})
+    def create(self, request):  # noqa: ANN001, ANN201
+        data = s.UploadRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        upload = data.validated_data["file"]
+        batch = upload_start(actor=request_staff(request), filename=upload.name, content=upload.read())
+        batch.refresh_from_db()
+        return Response(s.UploadBatchSerializer(batch).data, status=status.HTTP_202_ACCEPTED)

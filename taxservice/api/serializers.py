@@ -248,3 +248,21 @@ class RoutingRuleWriteSerializer(serializers.Serializer):
 
     reason = serializers.CharField()
     changes = serializers.DictField(help_text="field -> new value; item and district by code")
+
+
+class UploadBatchSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    filename = serializers.CharField()
+    state = serializers.CharField()
+    total_rows = serializers.IntegerField()
+    processed_rows = serializers.IntegerField()
+    percent = serializers.IntegerField()
+    created_count = serializers.IntegerField()
+    merged_count = serializers.IntegerField()
+    errors = serializers.ListField(child=serializers.DictField())
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
+class UploadRequestSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="CSV (UTF-8) or XLSX with columns source, taxpayer, item, notes")

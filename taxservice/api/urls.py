@@ -10,6 +10,7 @@ router.register("cases", views.CaseViewSet, basename="case")
 router.register("tasks", views.TaskViewSet, basename="task")
 router.register("staff", hub_views.StaffViewSet, basename="staff")
 router.register("routing/rules", hub_views.RoutingRuleViewSet, basename="routing-rule")
+router.register("hub/uploads", hub_views.UploadViewSet, basename="upload")
 
 urlpatterns = [
     path("me/", views.MeView.as_view(), name="api-me"),

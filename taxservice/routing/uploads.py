@@ -90,6 +90,10 @@ def upload_start(*, actor: Staff, filename: str, content: bytes) -> UploadBatch:
         raise ActionForbidden(_("Only coordinators upload tasks."))
     rows = parse_rows(filename=filename, content=content)
     batch = UploadBatch.objects.create(uploaded_by=actor, filename=filename[:200], rows=rows, total_rows=len(rows))
+    from taxservice.jobs import start_job
+    from taxservice.routing.tasks import process_upload
+
+    start_job(process_upload, batch.pk)
     return batch
 
 
