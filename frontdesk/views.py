@@ -123,7 +123,8 @@ def chosen_items(request: HttpRequest, staff: Staff) -> HttpResponse:
             item.note = ""
             chosen.append(item)
     response = render(request, "frontdesk/_chosen_items.html", {"chosen": chosen})
-    response["HX-Trigger"] = "chosenChanged"  # the picker re-renders to show what is chosen
+    # After the swap, so the picker's refresh already includes the new choice.
+    response["HX-Trigger-After-Settle"] = "chosenChanged"
     return response
 
 

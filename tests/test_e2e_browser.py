@@ -90,6 +90,8 @@ def pick(page, code: str) -> None:
     button.wait_for()
     button.click()
     page.locator(f"#chosen-items input[name=items][value='{code}']").wait_for(state="attached")
+    # The picker refreshes itself (HX-Trigger: chosenChanged) and greys out what is chosen.
+    page.locator(f"#picker-results button.picker-add[data-code='{code}'][disabled]").wait_for()
 
 
 def test_a_consultation_from_the_counter_to_the_closed_case(page, live_server, org, items, taxpayer):
