@@ -53,7 +53,14 @@ def test_moved_forward_items_go_to_the_dispatched_staff_of_the_middle_office():
         assert item.tier == Tier.MIDDLE, item
         assert item.team_kind == Team.Kind.DISPATCHED, item
         assert 3 <= item.time_limit_days <= 10, item
-    decisions = {"非正常户认定/解除", "定期定额核定/调整", "发票额度调整审核", "纳税信用复评/修复", "税费种认定及调整", "一般纳税人登记核实"}
+    decisions = {
+        "非正常户认定/解除",
+        "定期定额核定/调整",
+        "发票额度调整审核",
+        "纳税信用复评/修复",
+        "税费种认定及调整",
+        "一般纳税人登记核实",
+    }
     assert set(seeded().filter(moved_forward=True, needs_approval=True).values_list("name", flat=True)) >= decisions
 
 
