@@ -6,6 +6,7 @@ Never runs `playwright install`: it drives /usr/bin/chromium, and skips without 
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 from pathlib import Path
@@ -23,10 +24,19 @@ VIEWPORT = {"width": 1366, "height": 768}
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's Chromium is not installed at /usr/bin/chromium"),
-    # Serialized rollback: the catalogue and routing rules seeded by data migrations are
-    # restored even when an earlier transactional test flushed the database.
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
+
+
+@pytest.fixture(autouse=True)
+def shipped_routing_rules(transactional_db):
+    """The routing rules the product ships, which an earlier transactional test may have flushed."""
+    from django.apps import apps
+
+    from taxservice.routing.models import RoutingRule
+
+    if not RoutingRule.objects.exists():
+        importlib.import_module("taxservice.routing.migrations.0002_default_rules").load(apps, None)
 
 
 @pytest.fixture
