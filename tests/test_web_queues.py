@@ -186,3 +186,12 @@ def test_the_approval_queue_takes_a_fixed_number_of_queries(client, org, open_ca
         response = client.get(reverse("back_office:approvals"))
     assert len(response.context["page"].object_list) == 3
     assert TaskTransition.objects.exists()
+
+
+def test_a_coordinator_is_not_offered_assign_to_me_on_another_teams_task(client, org, open_case):
+    task = _transferred(open_case, org)
+    client.force_login(org.coordinator.user)
+    response = client.get(reverse("middle_office:queue"))
+    row = next(t for t in response.context["page"].object_list if t.pk == task.pk)
+    assert "assign" in row.allowed  # allowed: on the task page, naming a member
+    assert [form.step for form in row.quick] == [] and row.has_more_steps

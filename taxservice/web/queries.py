@@ -89,11 +89,16 @@ def assignee_choices(*, staff: Staff, task: Task) -> list[Staff] | None:
 def attach_actions(*, staff: Staff, tasks: list[Task]) -> list[Task]:
     """Give each task `allowed` (step names) and `quick` (one-click forms), with no queries."""
     now = timezone.now()
+    my_teams = staff_team_ids(staff)
     for task in tasks:
         task.overdue = task.is_open and task.due_at < now
         task.allowed = selectors.allowed_transitions(staff=staff, task=task)
-        task.quick = [TransitionForm(step=step, task=task) for step in ONE_CLICK_STEPS if step in task.allowed]
-        task.has_more_steps = any(step not in ONE_CLICK_STEPS for step in task.allowed)
+        # "Assign to me" in one click only where I may hold the task: my team's task or
+        # one at the coordination post. A supervisor names someone on the task page.
+        takes_it = task.team_id is None or task.team_id in my_teams or task.team.kind == Team.Kind.COORDINATION_POST
+        one_click = [step for step in ONE_CLICK_STEPS if step in task.allowed and (step != "assign" or takes_it)]
+        task.quick = [TransitionForm(step=step, task=task) for step in one_click]
+        task.has_more_steps = any(step not in one_click for step in task.allowed)
     return tasks
 
 
