@@ -361,3 +361,28 @@ def test_an_unknown_transition_is_invalid_input(org, open_case):
     task = open_case("assisted").tasks.get()
     with pytest.raises(InvalidInput):
         services.task_transition(task_id=task.pk, actor=org.admin, name="teleport")
+
+
+def test_a_bulk_action_is_all_or_nothing(org, open_case):
+    first = task_in(org, open_case, S.QUEUED)
+    second = task_in(org, open_case, S.QUEUED)
+    services.task_transition(task_id=second.pk, actor=org.member, name="assign")
+    with pytest.raises(InvalidInput) as error:
+        services.task_transition_many(
+            task_ids=[first.pk, second.pk], actor=org.coordinator, name="assign", assignee_id=org.member2.pk
+        )
+    assert error.value.code == "bulk_refused"
+    assert [line.split(":")[0] for line in error.value.fields["tasks"]] == [f"T{second.pk}"]
+    first.refresh_from_db()
+    assert (first.state, first.assignee) == (S.QUEUED, None)
+    third = task_in(org, open_case, S.QUEUED)
+    done = services.task_transition_many(
+        task_ids=[third.pk, first.pk], actor=org.coordinator, name="assign", assignee_id=org.member2.pk
+    )
+    assert [t.pk for t in done] == sorted([first.pk, third.pk])
+    assert all(t.assignee == org.member2 for t in done)
+
+
+def test_a_bulk_action_needs_tasks(org):
+    with pytest.raises(InvalidInput):
+        services.task_transition_many(task_ids=[], actor=org.coordinator, name="assign")
