@@ -255,6 +255,12 @@ class TestPipeline:
         services.task_dispatch(task_id=task.pk, actor=org.coordinator)
         assert HubAlert.objects.get(task=task).resolved_at is not None
 
+    def test_a_manual_assignment_resolves_the_hubs_alert(self, org, open_case):
+        task = queued(org, open_case, kind="immediate")  # no rule: at the hub, flagged
+        assert HubAlert.objects.filter(task=task, resolved_at__isnull=True).exists()
+        case_services.task_transition(task_id=task.pk, actor=org.coordinator, name="assign", assignee_id=org.member.pk)
+        assert not HubAlert.objects.filter(task=task, resolved_at__isnull=True).exists()
+
     def test_only_queued_tasks_outside_the_hub_are_dispatched(self, org, open_case):
         task = queued(org, open_case, kind="immediate")  # no rule: at the hub
         with pytest.raises(TransitionNotAllowed):
@@ -373,7 +379,8 @@ class TestRobot:
         task, _ = push(org, TaxpayerFactory(competent_branch=org.source), hot_item)
         assert services.robot_run(trigger="transfer", task_ids=[task.pk]).dispatched == 1
         again = services.robot_run(trigger="transfer", task_ids=[task.pk])
-        assert (again.dispatched, again.skipped) == (0, 1)
+        assert (again.dispatched, again.pk) == (0, None)  # a no-op is not logged
+        assert RobotRun.objects.count() == 1
         assert TaskAssignment.objects.filter(task=task).count() == 1
 
     def test_a_person_cannot_be_made_active_twice_on_one_task(self, org, open_case):

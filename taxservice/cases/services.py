@@ -36,6 +36,7 @@ from taxservice.cases.models import (
 from taxservice.catalogue.models import Item
 from taxservice.org.models import Branch, Staff, Team, Tier
 from taxservice.routing import engine
+from taxservice.routing.models import HubAlert
 from taxservice.taxpayers.models import Taxpayer
 
 
@@ -210,6 +211,9 @@ def task_transition(
             details=log_details,
         )
         _record_assignment(task=task, name=name, now=now)
+        if name in {"assign", "reassign"} or task.state in TERMINAL_STATES:
+            # Someone has it, or it is finished: the hub need not look at it any more.
+            HubAlert.objects.filter(task=task, resolved_at__isnull=True).update(resolved_at=now)
         if flag:
             _raise_hub_alert(task=task, kind=flag, now=now)
         if task.state in TERMINAL_STATES and task.case_id is not None:
@@ -230,8 +234,6 @@ def _record_assignment(*, task: Task, name: str, now) -> None:  # noqa: ANN001
 
 
 def _raise_hub_alert(*, task: Task, kind: str, now) -> None:  # noqa: ANN001
-    from taxservice.routing.models import HubAlert
-
     messages = {
         "no_rule": _("No routing rule covers %(item)s from %(source)s."),
         "no_team": _("The rule for %(item)s names a team that does not exist."),

@@ -296,19 +296,19 @@ def robot_run(*, trigger: str, task_ids: list[int] | None = None, batch_size: in
                     skipped[_skip_reason(decision)] += 1
             cursor = (claimed[-1].created_at, claimed[-1].pk)
             done += len(claimed)
-    if task_ids is not None:
-        # Asked-for tasks that were not claimable: already dispatched, or someone else's claim.
-        missing = len(task_ids) - dispatched - sum(skipped.values())
-        if missing > 0:
-            skipped["not queued or claimed elsewhere"] += missing
-    return RobotRun.objects.create(
-        trigger=trigger,
-        started_at=started,
-        duration_ms=int((time.perf_counter() - clock) * 1000),
-        dispatched=dispatched,
-        skipped=sum(skipped.values()),
-        skipped_reasons=dict(skipped),
-    )
+    run_kwargs = {
+        "trigger": trigger,
+        "started_at": started,
+        "duration_ms": int((time.perf_counter() - clock) * 1000),
+        "dispatched": dispatched,
+        "skipped": sum(skipped.values()),
+        "skipped_reasons": dict(skipped),
+    }
+    if task_ids is not None and done == 0:
+        # Nothing asked for was still queued (already dispatched, or another worker's
+        # claim): an idempotent no-op, not a run worth a log row.
+        return RobotRun(**run_kwargs)
+    return RobotRun.objects.create(**run_kwargs)
 
 
 def _skip_reason(decision: DispatchDecision) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from taxservice.cases.exceptions import ActionForbidden, InvalidInput
 from taxservice.org.models import Branch, Role, Staff
@@ -24,7 +25,7 @@ def taxpayer_register(
 ) -> Taxpayer:
     """Register a taxpayer. Raises InvalidInput naming every bad field; writes nothing then."""
     if not actor.has_role(*REGISTRARS):
-        raise ActionForbidden("Your roles do not allow registering taxpayers.")
+        raise ActionForbidden(_("Your roles do not allow registering taxpayers."))
     errors: dict[str, list[str]] = {}
     try:
         validate_credit_code(credit_code)
@@ -32,18 +33,20 @@ def taxpayer_register(
         errors["credit_code"] = list(exc.messages)
     name = (name or "").strip()
     if not name:
-        errors["name"] = ["A name is required."]
+        errors["name"] = [_("A name is required.")]
     branch = Branch.objects.filter(code=competent_branch_code, kind=Branch.Kind.SOURCE).first()
     if branch is None:
-        errors["competent_branch"] = [f"No tax-source branch has the code {competent_branch_code!r}."]
+        errors["competent_branch"] = [
+            _("No tax-source branch has the code “%(code)s”.") % {"code": competent_branch_code}
+        ]
     if classification not in Taxpayer.Classification.values:
-        errors["classification"] = [f"Unknown classification {classification!r}."]
+        errors["classification"] = [_("Unknown classification “%(value)s”.") % {"value": classification}]
     if grade not in Taxpayer.Grade.values:
-        errors["grade"] = [f"Unknown grade {grade!r}."]
+        errors["grade"] = [_("Unknown grade “%(value)s”.") % {"value": grade}]
     if "credit_code" not in errors and Taxpayer.objects.filter(credit_code=credit_code).exists():
-        errors["credit_code"] = ["A taxpayer with this credit code is already registered."]
+        errors["credit_code"] = [_("A taxpayer with this credit code is already registered.")]
     if errors:
-        raise InvalidInput("The taxpayer was not registered.", fields=errors)
+        raise InvalidInput(_("The taxpayer was not registered."), fields=errors)
     try:
         with transaction.atomic():
             return Taxpayer.objects.create(
@@ -56,6 +59,6 @@ def taxpayer_register(
     except IntegrityError:
         # Someone registered the same code between the check and the insert.
         raise InvalidInput(
-            "The taxpayer was not registered.",
-            fields={"credit_code": ["A taxpayer with this credit code is already registered."]},
+            _("The taxpayer was not registered."),
+            fields={"credit_code": [_("A taxpayer with this credit code is already registered.")]},
         ) from None
