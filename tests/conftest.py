@@ -136,3 +136,18 @@ def open_case(org, taxpayer, items):  # noqa: ANN001, ANN201
         )
 
     return _open
+
+
+@pytest.fixture
+def api(org):  # noqa: ANN001, ANN201
+    """`api(org.clerk)` is a REST client authenticated with that staff member's token."""
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    def _client(staff: Staff) -> APIClient:
+        client = APIClient()
+        token, _ = Token.objects.get_or_create(user=staff.user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client
+
+    return _client

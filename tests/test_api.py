@@ -3,25 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from taxservice.cases.models import Case, Task, TaskTransition
 from taxservice.taxpayers.models import Taxpayer
 from tests.factories import UserFactory, credit_code
-
-
-@pytest.fixture
-def api(org):
-    """`api(org.clerk)` is a client authenticated with that staff member's token."""
-
-    def _client(staff):
-        client = APIClient()
-        token, _ = Token.objects.get_or_create(user=staff.user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-        return client
-
-    return _client
 
 
 @pytest.fixture

@@ -3,22 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from taxservice.cases.models import Task
 from taxservice.routing.models import HubAlert, RoutingRule
-
-
-@pytest.fixture
-def api(org):
-    def _client(staff):
-        client = APIClient()
-        token, _ = Token.objects.get_or_create(user=staff.user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-        return client
-
-    return _client
 
 
 def intake(api, org, taxpayer, item="A001", source="risk"):
