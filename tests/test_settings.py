@@ -121,3 +121,11 @@ def test_production_without_a_secret_key_refuses_to_start():
     result = _manage("check", TAXSERVICE_PRODUCTION="true", DJANGO_ALLOWED_HOSTS="tax.example")
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY is required when TAXSERVICE_PRODUCTION=true" in result.stderr
+
+
+def test_pages_are_chinese_even_for_an_english_browser_until_english_is_chosen(client, org):
+    client.force_login(org.clerk.user)
+    page = client.get("/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    assert page["Content-Language"] == "zh-hans"
+    client.cookies["django_language"] = "en"
+    assert client.get("/", HTTP_ACCEPT_LANGUAGE="zh-CN")["Content-Language"] == "en"
