@@ -257,3 +257,9 @@ def test_the_openapi_schema_validates_without_warnings(db, tmp_path):
     target = tmp_path / "schema.yml"
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(target))
     assert "/api/v1/cases/" in target.read_text()
+
+
+def test_the_api_docs_use_no_cdn(api, org):
+    page = api(org.clerk).get("/api/docs/").content.decode()
+    assert "swagger-ui" in page
+    assert "cdn." not in page and "https://" not in page.replace("https://swagger.io", "")
