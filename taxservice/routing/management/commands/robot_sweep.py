@@ -52,6 +52,9 @@ class Command(BaseCommand):
         self._report(run)
 
     def _report(self, run: RobotRun) -> None:
+        if run.pk is None:
+            self.stdout.write("Nothing was dispatched; no run was logged.")
+            return
         if run.paused:
             self.stdout.write(self.style.WARNING(f"RobotRun #{run.pk} ({run.trigger}): the robot is paused; nothing dispatched."))
             return
