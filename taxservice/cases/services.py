@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import Case as DbCase
+from django.db.models import Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition, can_proceed
@@ -387,21 +389,20 @@ def tasks_assign_bulk(*, actor: Staff | None, rows: list[BulkAssignment]) -> Non
     if not rows:
         return
     now = timezone.now()
-    by_staff: dict[int, list[int]] = {}
     for row in rows:
         if row.task.state != TaskState.QUEUED:
             raise TransitionNotAllowed(
                 _("“%(name)s” is not allowed while the task is “%(state)s”.")
                 % {"name": "assign", "state": row.task.get_state_display()}
             )
-        by_staff.setdefault(row.staff.pk, []).append(row.task.pk)
-    for staff_id, task_ids in by_staff.items():
-        # The state guard is the optimistic check of ConcurrentTransitionMixin, per group.
-        updated = Task.objects.filter(pk__in=task_ids, state=TaskState.QUEUED).update(
-            state=TaskState.ASSIGNED, assignee_id=staff_id, updated_at=now
-        )
-        if updated != len(task_ids):
-            raise ConcurrentChange(_("Someone else changed one of these tasks first. Nothing was assigned."))
+    # One statement for the batch; the state guard is ConcurrentTransitionMixin's optimistic check.
+    updated = Task.objects.filter(pk__in=[row.task.pk for row in rows], state=TaskState.QUEUED).update(
+        state=TaskState.ASSIGNED,
+        assignee_id=DbCase(*(When(pk=row.task.pk, then=Value(row.staff.pk)) for row in rows)),
+        updated_at=now,
+    )
+    if updated != len(rows):
+        raise ConcurrentChange(_("Someone else changed one of these tasks first. Nothing was assigned."))
     TaskAssignment.objects.filter(task_id__in=[row.task.pk for row in rows], active=True).update(
         active=False, ended_at=now
     )

@@ -14,7 +14,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import Count, Q
+from django.db import connection
+from django.db.models import Count
 from django.utils import timezone
 
 from taxservice.cases.models import Task, TaskAssignment, TaskState
@@ -87,7 +88,7 @@ def staff_loads(staff_ids) -> dict[int, int]:  # noqa: ANN001 - any iterable of 
     return loads
 
 
-def load_context(*, tasks: list[Task], now: dt.datetime) -> BatchContext:
+def load_context(*, tasks: list[Task], now: dt.datetime, need_round_robin: bool = True) -> BatchContext:
     team_ids = {task.team_id for task in tasks}
     members: dict[int, list[Staff]] = defaultdict(list)
     staff_by_id: dict[int, Staff] = {}
@@ -111,28 +112,10 @@ def load_context(*, tasks: list[Task], now: dt.datetime) -> BatchContext:
             taxpayer_id__in=taxpayer_ids, staff_id__in=staff_ids
         ).values_list("staff_id", "taxpayer_id", "reason")
     }
-    last_handler: dict[tuple[int, int], int] = {}
-    pair_filter = Q()
-    for task in tasks:
-        pair_filter |= Q(task__taxpayer_id=task.taxpayer_id, task__item_id=task.item_id)
-    history = (
-        TaskAssignment.objects.filter(pair_filter)
-        .exclude(task_id__in=[task.pk for task in tasks])
-        .order_by("assigned_at", "id")
-        .values_list("task__taxpayer_id", "task__item_id", "staff_id")
-    )
-    for taxpayer_id, item_id, staff_id in history:
-        last_handler[(taxpayer_id, item_id)] = staff_id  # the latest wins
-    round_robin = {team_id: None for team_id in team_ids}
-    for team_id, chosen_id in (
-        DispatchDecision.objects.filter(team_id__in=team_ids, chosen__isnull=False)
-        .order_by("team_id", "-at", "-id")
-        .distinct("team_id")
-        .values_list("team_id", "chosen_id")
-        if _supports_distinct_on()
-        else _last_choices(team_ids)
-    ):
-        round_robin[team_id] = chosen_id
+    last_handler = last_handlers(tasks)
+    round_robin: dict[int, int | None] = dict.fromkeys(team_ids)
+    if need_round_robin:
+        round_robin.update(_last_choices(team_ids))
     return BatchContext(
         now=now,
         in_hours=within_working_hours(now),
@@ -145,10 +128,33 @@ def load_context(*, tasks: list[Task], now: dt.datetime) -> BatchContext:
     )
 
 
-def _supports_distinct_on() -> bool:
-    from django.db import connection
+def last_handlers(tasks: list[Task]) -> dict[tuple[int, int], int]:
+    """Who last held each (taxpayer, item) of the batch, other than the batch's own tasks.
 
-    return connection.features.can_distinct_on_fields
+    One query joined to a VALUES list, so it walks the (taxpayer, item) index rather
+    than an OR of hundreds of conditions.
+    """
+    pairs = sorted({(task.taxpayer_id, task.item_id) for task in tasks})
+    if not pairs:
+        return {}
+    task_table = Task._meta.db_table
+    assignment_table = TaskAssignment._meta.db_table
+    values = ", ".join(["(%s, %s)"] * len(pairs))
+    batch_ids = [task.pk for task in tasks]
+    sql = (
+        f"SELECT t.taxpayer_id, t.item_id, a.staff_id FROM {assignment_table} a "  # noqa: S608 - table names are ours
+        f"JOIN {task_table} t ON t.id = a.task_id "
+        f"JOIN (VALUES {values}) AS v ON t.taxpayer_id = v.column1 AND t.item_id = v.column2 "
+        f"WHERE a.task_id NOT IN ({', '.join(['%s'] * len(batch_ids))}) "
+        "ORDER BY a.assigned_at, a.id"
+    )
+    params = [value for pair in pairs for value in pair] + batch_ids
+    handlers: dict[tuple[int, int], int] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for taxpayer_id, item_id, staff_id in cursor.fetchall():
+            handlers[(taxpayer_id, item_id)] = staff_id  # the latest wins
+    return handlers
 
 
 def _last_choices(team_ids) -> list[tuple[int, int]]:  # noqa: ANN001

@@ -178,8 +178,10 @@ def _dispatch_batch_locked(
     """
     now = timezone.now()
     seeds = seeds or {}
-    ctx = dispatch.load_context(tasks=tasks, now=now)
     rules = engine.rules_in_order()
+    ctx = dispatch.load_context(
+        tasks=tasks, now=now, need_round_robin=any(rule.chooser == Chooser.ROUND_ROBIN for rule in rules)
+    )
     staff_by_id = {staff.pk: staff for members in ctx.members.values() for staff in members}
     decisions: list[DispatchDecision] = []
     for task in tasks:
