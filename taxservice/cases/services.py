@@ -36,7 +36,7 @@ from taxservice.cases.models import (
     TaskTransition,
 )
 from taxservice.catalogue.models import Item
-from taxservice.org.models import Branch, Staff, Team, Tier
+from taxservice.org.models import Branch, Role, Staff, Team, Tier
 from taxservice.routing import engine
 from taxservice.routing.models import HubAlert
 from taxservice.taxpayers.models import Taxpayer
@@ -62,7 +62,7 @@ def case_open(
     `taxpayer`, `hall` and each item are codes. The case is created whole or not at all;
     InvalidInput names every bad field.
     """
-    if not actor.has_role(*policy.CASE_CREATORS, "admin"):
+    if not actor.has_role(*policy.CASE_CREATORS, Role.ADMIN):
         raise ActionForbidden(_("Your roles do not allow opening cases."))
     errors: dict[str, list[str]] = {}
     taxpayer_obj = Taxpayer.objects.filter(credit_code=taxpayer).select_related("competent_branch").first()
