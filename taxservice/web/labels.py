@@ -45,6 +45,20 @@ FIELD_LABELS = {
 }
 
 
+# The dispatch pipeline's filters (routing.models.FILTER_NAMES), in the people's words.
+FILTER_LABELS = {
+    "membership": _("Handling role"),
+    "on_duty": _("On duty"),
+    "capacity": _("Capacity"),
+    "conflict": _("Conflict of interest (回避)"),
+    "rotation": _("Rotation"),
+}
+
+
+def filter_label(name: str) -> str:
+    return str(FILTER_LABELS.get(name, name))
+
+
 def transition_label(name: str) -> str:
     return str(TRANSITION_LABELS.get(name, name))
 

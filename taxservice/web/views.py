@@ -17,6 +17,7 @@ from taxservice.cases.exceptions import ServiceError
 from taxservice.cases.models import OPEN_STATES, TRANSITION_METHODS, Case, Task
 from taxservice.org.models import Staff
 from taxservice.web.access import staff_page
+from taxservice.web.decisions import decision_records
 from taxservice.web.forms import TransitionForm
 from taxservice.web.history import history_rows
 from taxservice.web.labels import FIELD_LABELS, transition_label
@@ -178,6 +179,7 @@ def _render_task(
     context = {
         "task": task,
         "history": history,
+        "decisions": decision_records(task=task),
         "forms": forms,
         "approval_pair": {"approve", "reject"} <= steps_on_offer,
     }
