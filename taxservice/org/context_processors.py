@@ -13,6 +13,7 @@ NAVIGATION = [
     ("home", _("Home"), ()),
     ("frontdesk:consult", _("Front desk"), (Role.CLERK, Role.ADMIN)),
     ("middle_office:queue", _("Middle office queue"), (Role.COORDINATOR, Role.TEAM_MEMBER, Role.EXPERT, Role.ADMIN)),
+    ("middle_office:hub", _("Coordination hub"), (Role.COORDINATOR, Role.ADMIN)),
     ("back_office:approvals", _("Approval queue"), (Role.BRANCH_CHIEF, Role.COORDINATOR, Role.ADMIN)),
     ("my_tasks", _("My tasks"), ()),
     ("case_list", _("Cases"), ()),
@@ -29,7 +30,13 @@ def staff_navigation(request) -> dict:  # noqa: ANN001
             continue
         url = reverse(name)
         # A section stays highlighted on its sub-pages; the home page only on itself.
-        active = request.path == url or (url != "/" and request.path.startswith(url))
-        entries.append({"url": url, "label": label, "active": active})
+        matches = request.path == url or (url != "/" and request.path.startswith(url))
+        entries.append({"url": url, "label": label, "active": matches})
+    # Sections nest (/middle-office/ and /middle-office/hub/): only the closest one is lit.
+    lit = [entry for entry in entries if entry["active"]]
+    if len(lit) > 1:
+        closest = max(lit, key=lambda entry: len(entry["url"]))
+        for entry in lit:
+            entry["active"] = entry is closest
     roles = [Role(code).label for code in Role.values if code in staff.roles]
     return {"staff": staff, "staff_roles": roles, "navigation": entries}
