@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Case, CharField, Count, Exists, OuterRef, Prefetch, Q, QuerySet, Value, When
+from django.db.models import Case, CharField, Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -189,10 +190,19 @@ def staff_with_load(*, on_duty: bool | None = None, team: str = "") -> QuerySet[
     if on_duty:
         qs = hub_selectors.staff_on_duty_with_load()
     else:
+        # The load as a correlated count on the (assignee, state) index, so a page of
+        # staff does not aggregate every task they ever held.
+        load = (
+            Task.objects.filter(assignee=OuterRef("pk"), state__in=LOAD_STATES)
+            .order_by()
+            .values("assignee")
+            .annotate(n=Count("id"))
+            .values("n")
+        )
         qs = (
             Staff.objects.select_related("home_branch")
             .prefetch_related("teams")
-            .annotate(open_tasks=Count("tasks", filter=Q(tasks__state__in=LOAD_STATES)))
+            .annotate(open_tasks=Coalesce(Subquery(load), 0))
         )
         if on_duty is False:
             qs = qs.filter(on_duty=False)
