@@ -214,8 +214,27 @@ def test_the_robot_staff_upload_and_rules_screens(page, live_server, org, items,
     page.wait_for_url(re.compile(r"/hub/uploads/\d+/$"))
     page.locator("[role=progressbar][aria-valuenow='100']").wait_for()
     assert "已导入：新建 2 项任务" in page.inner_text("#upload-progress")
-    assert UploadBatch.objects.get().state == "done"
+    assert UploadBatch.objects.get(filename="tasks.csv").state == "done"
     shot(page, "38-upload-done")
+
+    # A batch still being checked (as on a worker): the bar polls every second and stops at 100 %.
+    running = UploadBatch.objects.create(
+        uploaded_by=org.coordinator,
+        filename="big.csv",
+        total_rows=400,
+        processed_rows=100,
+        state=UploadBatch.State.VALIDATING,
+    )
+    page.goto(base + f"/middle-office/hub/uploads/{running.pk}/")
+    assert page.get_attribute("[role=progressbar]", "aria-valuenow") == "25"
+    UploadBatch.objects.filter(pk=running.pk).update(processed_rows=300)
+    page.locator("[role=progressbar][aria-valuenow='75']").wait_for()
+    UploadBatch.objects.filter(pk=running.pk).update(
+        processed_rows=400, state=UploadBatch.State.DONE, created_count=400
+    )
+    page.locator("[role=progressbar][aria-valuenow='100']").wait_for()
+    assert page.get_attribute("#upload-progress", "hx-trigger") is None  # polling stopped
+    assert "新建 400 项任务" in page.inner_text("#upload-progress")
 
     # A file with bad rows: the per-row report, nothing imported.
     page.goto(base + "/middle-office/hub/uploads/")
