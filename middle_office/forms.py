@@ -47,7 +47,8 @@ class HubFilterForm(forms.Form):
     """The hub queue's filters, from the query string. Unknown values are dropped, not errors."""
 
     state = forms.ChoiceField(label=_("State"), required=False)
-    team = forms.ChoiceField(label=_("Team"), required=False)
+    # Any team code (a task may sit in any team); the facets offer the ones in use.
+    team = forms.CharField(label=_("Team"), required=False, max_length=48)
     source = forms.ChoiceField(label=_("Source line"), required=False)
     tier = forms.ChoiceField(label=_("Tier"), required=False)
     age = forms.ChoiceField(label=_("Age"), required=False)
@@ -58,9 +59,7 @@ class HubFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         everything = [("", _("All"))]
         self.fields["state"].choices = [(state.value, state.label) for state in HUB_STATES]
-        self.fields["team"].choices = (
-            everything + [(team.code, team.name) for team in teams] + [(NO_TEAM, _("No team"))]
-        )
+        self.team_names = {team.code: team.name for team in teams} | {NO_TEAM: str(_("No team"))}
         self.fields["source"].choices = everything + list(Task.Source.choices)
         self.fields["tier"].choices = everything + [
             (tier.value, tier.label) for tier in (Tier.MIDDLE, Tier.BACK, Tier.GRID)

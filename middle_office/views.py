@@ -89,6 +89,7 @@ def hub(request: HttpRequest, staff: Staff) -> HttpResponse:
             refusals = _refusals_by_task(bulk)
         status = 400
     page = paginate(request, hub_tasks(staff=staff, filters=filters, clock=clock))
+    facets = hub_facets(staff=staff, filters=filters, clock=clock)
     ticked = set(bulk.cleaned_data.get("tasks", [])) if bulk.is_bound and hasattr(bulk, "cleaned_data") else set()
     for task in page.object_list:
         task.overdue = task.due_at < clock.now
@@ -98,8 +99,8 @@ def hub(request: HttpRequest, staff: Staff) -> HttpResponse:
         "page": page,
         "filters": filters,
         "filter_form": filter_form,
-        "facets": _facet_links(request, filters, hub_facets(staff=staff, filters=filters, clock=clock)),
-        "chips": _chips(request, filter_form, filters),
+        "facets": _facet_links(request, filters, facets),
+        "chips": _chips(request, filter_form, filters, team_names={f.value: f.label for f in facets["team"]}),
         "bulk": bulk,
         "now": clock.now,
         "state": filters["state"],
@@ -148,7 +149,7 @@ def _facet_links(request: HttpRequest, filters: dict, facets: dict) -> list[dict
     return out
 
 
-def _chips(request: HttpRequest, form: HubFilterForm, filters: dict) -> list[dict]:
+def _chips(request: HttpRequest, form: HubFilterForm, filters: dict, *, team_names: dict[str, str]) -> list[dict]:
     """The filters in force besides the state, each with a link that drops it."""
     chips = []
     for name in ("team", "source", "tier", "age", "due", "alerts"):
@@ -158,7 +159,12 @@ def _chips(request: HttpRequest, form: HubFilterForm, filters: dict) -> list[dic
         query.pop(name, None)
         query.pop("page", None)
         field = form.fields[name]
-        value = _("yes") if name == "alerts" else dict(field.choices).get(filters[name], filters[name])
+        if name == "alerts":
+            value = _("yes")
+        elif name == "team":
+            value = team_names.get(filters[name]) or form.team_names.get(filters[name], filters[name])
+        else:
+            value = dict(field.choices).get(filters[name], filters[name])
         chips.append({"label": field.label, "value": value, "href": "?" + query.urlencode()})
     return chips
 

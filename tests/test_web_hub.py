@@ -208,9 +208,27 @@ def test_each_row_shows_item_taxpayer_source_team_age_and_due(coordinator, mixed
 
 
 def test_unknown_filter_values_are_ignored(coordinator, mixed_queue):
-    response = coordinator.get(reverse(HUB), {"team": "NOPE", "age": "old", "state": "weird"})
+    response = coordinator.get(reverse(HUB), {"age": "old", "state": "weird", "due": "never"})
     assert response.status_code == 200
     assert response.context["page"].paginator.count == 9
+    # A team code is taken as given: none of the tasks is in a team that does not exist.
+    assert coordinator.get(reverse(HUB), {"team": "NOPE"}).context["page"].paginator.count == 0
+
+
+def test_a_task_in_any_team_is_counted_and_listed(coordinator, org, open_case):
+    from taxservice.org.models import Team, Tier
+    from tests.factories import TeamFactory
+
+    counter = TeamFactory(code="H01-WIN", name="第一办税厅窗口", kind=Team.Kind.HALL, tier=Tier.FRONT, branch=org.hall)
+    task = _transferred(open_case, org)
+    services.task_transition(
+        task_id=task.pk, actor=org.coordinator, name="reroute", team_code=counter.code, reason="窗口补正"
+    )
+    response = coordinator.get(reverse(HUB))
+    link = next(link for name, link in _facet_links(response) if name == "team" and link["value"] == counter.code)
+    assert link["count"] == 1 and _count_behind(coordinator, link["href"]) == 1
+    page = coordinator.get(reverse(HUB) + link["href"]).content.decode()
+    assert "团队: 第一办税厅窗口" in page
 
 
 def test_the_hub_queue_takes_a_fixed_number_of_queries(coordinator, org, open_case, django_assert_max_num_queries):
