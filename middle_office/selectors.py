@@ -10,8 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Case, CharField, Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import Case, CharField, Count, Exists, OuterRef, Prefetch, Q, QuerySet, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -19,7 +18,6 @@ from taxservice.cases import selectors as case_selectors
 from taxservice.cases.models import Task, TaskState
 from taxservice.org.models import Branch, Staff
 from taxservice.routing import selectors as hub_selectors
-from taxservice.routing.dispatch import LOAD_STATES
 from taxservice.routing.models import (
     HubAlert,
     RobotRun,
@@ -187,26 +185,7 @@ def hub_facets(*, staff: Staff, filters: dict, clock: Clock) -> dict[str, list[F
 
 def staff_with_load(*, on_duty: bool | None = None, team: str = "") -> QuerySet[Staff]:
     """Staff with their teams and open tasks; on duty first. `on_duty=True` is the core's list."""
-    if on_duty:
-        qs = hub_selectors.staff_on_duty_with_load()
-    else:
-        # The load as a correlated count on the (assignee, state) index, so a page of
-        # staff does not aggregate every task they ever held.
-        load = (
-            Task.objects.filter(assignee=OuterRef("pk"), state__in=LOAD_STATES)
-            .order_by()
-            .values("assignee")
-            .annotate(n=Count("id"))
-            .values("n")
-        )
-        qs = (
-            Staff.objects.select_related("home_branch")
-            .prefetch_related("teams")
-            .annotate(open_tasks=Coalesce(Subquery(load), 0))
-        )
-        if on_duty is False:
-            qs = qs.filter(on_duty=False)
-        qs = qs.order_by("-on_duty", "home_branch__code", "name")
+    qs = hub_selectors.staff_with_load(on_duty=on_duty)
     if team:
         qs = qs.filter(teams__code=team)
     return qs.prefetch_related("role_rows")

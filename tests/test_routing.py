@@ -374,6 +374,9 @@ class TestRobot:
         assert RobotSettings.load().changed_by == org.coordinator
         with pytest.raises(ActionForbidden):
             services.robot_set_paused(actor=org.member, paused=False)
+        with pytest.raises(InvalidInput):
+            services.robot_set_paused(actor=org.coordinator, paused=False, reason=" ")
+        assert RobotSettings.load().paused
 
     def test_it_is_idempotent(self, org, hot_item):
         task, _ = push(org, TaxpayerFactory(competent_branch=org.source), hot_item)

@@ -373,6 +373,7 @@ def test_a_bulk_action_is_all_or_nothing(org, open_case):
         )
     assert error.value.code == "bulk_refused"
     assert [line.split(":")[0] for line in error.value.fields["tasks"]] == [f"T{second.pk}"]
+    assert [(r.task_id, r.code) for r in error.value.refusals] == [(second.pk, "transition_not_allowed")]
     first.refresh_from_db()
     assert (first.state, first.assignee) == (S.QUEUED, None)
     third = task_in(org, open_case, S.QUEUED)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Q
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -15,7 +14,6 @@ from taxservice.api import serializers as s
 from taxservice.api.permissions import request_staff
 from taxservice.cases import selectors
 from taxservice.org.models import Staff
-from taxservice.routing import dispatch
 from taxservice.routing import selectors as hub_selectors
 from taxservice.routing import services as hub_services
 from taxservice.routing.models import RoutingRule, UploadBatch
@@ -29,12 +27,7 @@ class StaffViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     queryset = Staff.objects.none()
 
     def get_queryset(self):  # noqa: ANN201
-        qs = (
-            Staff.objects.select_related("home_branch")
-            .prefetch_related("teams")
-            .annotate(open_tasks=Count("tasks", filter=Q(tasks__state__in=dispatch.LOAD_STATES)))
-            .order_by("id")
-        )
+        qs = hub_selectors.staff_with_load().order_by("id")
         params = self.request.query_params
         if params.get("team"):
             qs = qs.filter(teams__code=params["team"])

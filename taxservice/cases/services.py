@@ -484,11 +484,13 @@ def task_transition_many(
             if refusals:
                 raise _RollBack
     except _RollBack:
-        raise InvalidInput(
+        error = InvalidInput(
             _("Nothing was changed: %(n)s of the chosen tasks refused.") % {"n": len(refusals)},
             code="bulk_refused",
             fields={"tasks": [f"T{r.task_id}: {r.detail}" for r in refusals]},
-        ) from None
+        )
+        error.refusals = refusals  # structured, for screens that mark the refused rows
+        raise error from None
     return done
 
 

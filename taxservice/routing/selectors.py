@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -51,11 +52,27 @@ def hub_queue(*, staff: Staff, filters) -> QuerySet[Task]:  # noqa: ANN001 - a Q
     return qs
 
 
-def staff_on_duty_with_load() -> QuerySet[Staff]:
-    return (
-        Staff.objects.filter(on_duty=True)
-        .select_related("home_branch")
-        .prefetch_related("teams")
-        .annotate(open_tasks=Count("tasks", filter=Q(tasks__state__in=LOAD_STATES)))
-        .order_by("home_branch__code", "name")
+def staff_with_load(*, on_duty: bool | None = None) -> QuerySet[Staff]:
+    """Staff with their teams and open tasks (`open_tasks`); on duty first.
+
+    The load is a correlated count on the (assignee, state) index, so a page of staff
+    does not aggregate every task they ever held.
+    """
+    load = (
+        Task.objects.filter(assignee=OuterRef("pk"), state__in=LOAD_STATES)
+        .order_by()
+        .values("assignee")
+        .annotate(n=Count("id"))
+        .values("n")
     )
+    qs = (
+        Staff.objects.select_related("home_branch")
+        .prefetch_related("teams")
+        .annotate(open_tasks=Coalesce(Subquery(load), 0))
+        .order_by("-on_duty", "home_branch__code", "name")
+    )
+    return qs if on_duty is None else qs.filter(on_duty=on_duty)
+
+
+def staff_on_duty_with_load() -> QuerySet[Staff]:
+    return staff_with_load(on_duty=True)

@@ -323,6 +323,10 @@ def _skip_reason(decision: DispatchDecision) -> str:
 def robot_set_paused(*, actor: Staff, paused: bool, reason: str = "") -> RobotSettings:
     if not actor.has_role(*HUB_ROLES):
         raise ActionForbidden(_("Only coordinators pause or resume the robot."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput(_("Say why the robot is paused or resumed."), code="reason_required",
+                           fields={"reason": [_("Required.")]})
     with transaction.atomic():
         settings_row = RobotSettings.objects.select_for_update(no_key=True).get(pk=RobotSettings.load().pk)
         settings_row.paused = paused

@@ -10,8 +10,7 @@ ALL_FILTERS = ["membership", "on_duty", "capacity", "conflict", "rotation"]
 RULES = [
     {
         "name": "事项前移·属地优先",
-        "description": "The 18 moved-forward items go to the dispatched staff of the taxpayer's competent branch; "
-        "when none is eligible, to the coordination post.",
+        "description": "18项前移事项优先派给纳税人主管税务机关的派驻人员；无人可派时转纳税服务分局任务统筹岗人工分派。",
         "priority": 10,
         "match_moved_forward": True,
         "tier": "middle",
@@ -22,7 +21,7 @@ RULES = [
     },
     {
         "name": "网格兜底办",
-        "description": "Grid items go to the grid service group of the taxpayer's competent branch.",
+        "description": "网格兜底事项派给主管税务机关的网格服务组。",
         "priority": 20,
         "match_tier": "grid",
         "tier": "grid",
@@ -32,7 +31,7 @@ RULES = [
     },
     {
         "name": "一问联办·后台",
-        "description": "Back-office items go to the competent tax-source branch's team of the item's kind (随机派单).",
+        "description": "一问联办事项派给主管税源管理分局对应团队，团队内随机派单。",
         "priority": 30,
         "match_list": "joint",
         "tier": "back",
@@ -41,7 +40,7 @@ RULES = [
     },
     {
         "name": "业务提级办",
-        "description": "Assisted items go to the city team of the item's kind, whatever the district.",
+        "description": "一问辅办事项不分区域，由市局对应线上团队集中办理（业务提级办）。",
         "priority": 40,
         "match_list": "assisted",
         "tier": "middle",
@@ -57,7 +56,7 @@ def load(apps, schema_editor):
     for data in RULES:
         rule = RoutingRule.objects.create(filters=ALL_FILTERS, **data)
         RoutingRuleChange.objects.create(
-            rule=rule, version=1, reason="Shipped default", before=None, after={**data, "filters": ALL_FILTERS}
+            rule=rule, version=1, reason="系统预置规则", before=None, after={**data, "filters": ALL_FILTERS}
         )
 
 
