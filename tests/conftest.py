@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib import import_module
 
 import pytest
 
 from taxservice.cases import services
 from taxservice.catalogue.models import HandlingList
 from taxservice.org.models import Branch, Role, Staff, Team, Tier
+from tests import browser as browser_support
 from tests.factories import BranchFactory, ItemFactory, StaffFactory, TaxpayerFactory, TeamFactory
 
 
@@ -151,3 +153,49 @@ def api(org):  # noqa: ANN001, ANN201
         return client
 
     return _client
+
+
+# --- browser tests (see tests/browser.py) ----------------------------------------------------
+
+
+@pytest.fixture
+def shipped_routing_rules(transactional_db):
+    """The routing rules the product ships, which an earlier transactional test may have flushed."""
+    from django.apps import apps
+
+    from taxservice.routing.models import RoutingRule
+
+    if not RoutingRule.objects.exists():
+        import_module("taxservice.routing.migrations.0002_default_rules").load(apps, None)
+
+
+@pytest.fixture
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(browser_support.CHROMIUM),
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    # zh-CN is what a bureau's browsers send.
+    context = browser.new_context(viewport=browser_support.VIEWPORT, locale="zh-CN")
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield page
+    context.close()
+    assert errors == [], f"JavaScript errors: {errors}"

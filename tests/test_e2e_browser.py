@@ -6,77 +6,11 @@ Never runs `playwright install`: it drives /usr/bin/chromium, and skips without 
 
 from __future__ import annotations
 
-import importlib
-import os
 import re
-from pathlib import Path
 
-import pytest
+from tests.browser import BROWSER_MARKS, shot
 
-# Sync Playwright runs an event loop in this thread; Django's ORM (the fixtures, the
-# assertions below) refuses to run in a thread with a loop unless told it is safe here.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-VIEWPORT = {"width": 1366, "height": 768}
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's Chromium is not installed at /usr/bin/chromium"),
-    pytest.mark.django_db(transaction=True),
-]
-
-
-@pytest.fixture(autouse=True)
-def shipped_routing_rules(transactional_db):
-    """The routing rules the product ships, which an earlier transactional test may have flushed."""
-    from django.apps import apps
-
-    from taxservice.routing.models import RoutingRule
-
-    if not RoutingRule.objects.exists():
-        importlib.import_module("taxservice.routing.migrations.0002_default_rules").load(apps, None)
-
-
-@pytest.fixture
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser):
-    # zh-CN is what a bureau's browsers send; Django falls back from zh-cn to zh-hans.
-    context = browser.new_context(viewport=VIEWPORT, locale="zh-CN")
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield page
-    context.close()
-    assert errors == [], f"JavaScript errors: {errors}"
-
-
-def shot(page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=False)
-    # A page that scrolls sideways at 1366 pixels is too cramped for the desk screens.
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= VIEWPORT["width"], f"{name} is {width}px wide"
+pytestmark = BROWSER_MARKS
 
 
 def sign_in(page, base: str, username: str) -> None:
