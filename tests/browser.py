@@ -11,6 +11,7 @@ is /usr/bin/chromium.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -38,4 +39,10 @@ def shot(page, name: str, *, full_page: bool = False) -> None:
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= VIEWPORT["width"], f"{name} is {width}px wide"
 
-
+def sign_in(page, base: str, username: str) -> None:
+    page.goto(base + "/")
+    page.wait_for_url(re.compile(r"/login/"))
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", "pass12345")
+    page.click("form[action$='/login/'] button[type=submit]")
+    page.wait_for_url(base + "/")

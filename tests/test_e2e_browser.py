@@ -8,18 +8,10 @@ from __future__ import annotations
 
 import re
 
-from tests.browser import BROWSER_MARKS, shot
+from tests.browser import BROWSER_MARKS, shot, sign_in
 
 pytestmark = BROWSER_MARKS
 
-
-def sign_in(page, base: str, username: str) -> None:
-    page.goto(base + "/")
-    page.wait_for_url(re.compile(r"/login/"))
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "pass12345")
-    page.click("form[action$='/login/'] button[type=submit]")
-    page.wait_for_url(base + "/")
 
 
 def sign_out(page) -> None:
