@@ -393,3 +393,13 @@ class TestRobot:
         case_services.task_transition(task_id=task.pk, actor=org.member, name="assign")
         with pytest.raises(IntegrityError), transaction.atomic():
             TaskAssignment.objects.create(task=task, staff=org.member2)
+
+
+def test_the_set_based_assignment_stores_times_like_the_orm(org, hot_item):
+    task, _ = push(org, TaxpayerFactory(competent_branch=org.source), hot_item)
+    before = timezone.now()
+    services.robot_run(trigger="sweep")
+    task.refresh_from_db()
+    assert task.state == "assigned"
+    assert before <= task.updated_at <= timezone.now()
+    assert Task.objects.filter(updated_at__gte=before, pk=task.pk).exists()
