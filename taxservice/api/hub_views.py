@@ -6,6 +6,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -13,6 +14,8 @@ from rest_framework.views import APIView
 from taxservice.api import serializers as s
 from taxservice.api.permissions import request_staff
 from taxservice.cases import selectors
+from taxservice.cases.exceptions import InvalidInput
+from taxservice.cases.models import Task
 from taxservice.org.models import Staff
 from taxservice.routing import selectors as hub_selectors
 from taxservice.routing import services as hub_services
@@ -89,14 +92,10 @@ class HubQueueView(APIView):
         responses=s.TaskSerializer(many=True),
     )
     def get(self, request):  # noqa: ANN001, ANN201
-        from rest_framework.pagination import PageNumberPagination
-
         staff = request_staff(request)
         try:
             qs = hub_selectors.hub_queue(staff=staff, filters=request.query_params)
         except ValueError as exc:
-            from taxservice.cases.exceptions import InvalidInput
-
             raise InvalidInput(str(exc)) from None
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(qs, request, view=self)
@@ -133,8 +132,6 @@ class TaskIntakeMixin:
         return Response(s.DispatchDecisionSerializer(decision).data)
 
     def _reload(self, task):  # noqa: ANN001, ANN202
-        from taxservice.cases.models import Task
-
         return Task.objects.select_related(*selectors.TASK_RELATED).get(pk=task.pk)
 
 

@@ -212,8 +212,7 @@ def task_transition(
         )
         _record_assignment(task=task, name=name, now=now)
         if name in {"assign", "reassign"} or task.state in TERMINAL_STATES:
-            # Someone has it, or it is finished: the hub need not look at it any more.
-            HubAlert.objects.filter(task=task, resolved_at__isnull=True).update(resolved_at=now)
+            HubAlert.resolve_for(task_ids=[task.pk], now=now)
         if flag:
             _raise_hub_alert(task=task, kind=flag, now=now)
         if task.state in TERMINAL_STATES and task.case_id is not None:
@@ -241,8 +240,9 @@ def _raise_hub_alert(*, task: Task, kind: str, now) -> None:  # noqa: ANN001
         "no_candidate": _("No eligible staff for %(item)s."),
     }
     message = messages.get(kind, kind) % {"item": task.item.name, "source": task.get_source_display()}
-    if not HubAlert.objects.filter(task=task, kind=kind, resolved_at__isnull=True).exists():
-        HubAlert.objects.create(task=task, kind=kind if kind != "no_team" else "no_rule", message=message, created_at=now)
+    # A rule naming a missing team is, for the hub, a task no rule covers.
+    stored_kind = HubAlert.Kind.NO_RULE if kind == "no_team" else kind
+    HubAlert.raise_once(task=task, kind=stored_kind, message=message, now=now)
 
 
 def _resolve_assignee(*, task: Task, actor: Staff | None, assignee_id: int | None) -> Staff:

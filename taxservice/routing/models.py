@@ -256,6 +256,17 @@ class HubAlert(models.Model):
     def __str__(self) -> str:
         return self.message
 
+    @classmethod
+    def raise_once(cls, *, task: Task, kind: str, message: str, now) -> None:  # noqa: ANN001
+        """Open an alert of this kind for the task unless one is already open."""
+        if not cls.objects.filter(task=task, kind=kind, resolved_at__isnull=True).exists():
+            cls.objects.create(task=task, kind=kind, message=message[:300], created_at=now)
+
+    @classmethod
+    def resolve_for(cls, *, task_ids: list[int], now) -> None:  # noqa: ANN001
+        """Someone holds these tasks now, or they are finished: the hub need not look any more."""
+        cls.objects.filter(task_id__in=task_ids, resolved_at__isnull=True).update(resolved_at=now)
+
 
 class RobotSettings(models.Model):
     """A single row: whether the auto-dispatch robot is paused, by whom and why."""

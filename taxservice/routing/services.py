@@ -227,7 +227,7 @@ def _dispatch_batch_locked(
         ],
     )
     if assigned:
-        HubAlert.objects.filter(task__in=[d.task_id for d in assigned], resolved_at__isnull=True).update(resolved_at=now)
+        HubAlert.resolve_for(task_ids=[d.task_id for d in assigned], now=now)
     for decision in decisions:
         task = decision.task
         if decision.outcome == DispatchDecision.Outcome.TO_COORDINATION_POST:
@@ -238,18 +238,17 @@ def _dispatch_batch_locked(
                     reason=_("No dispatched staff of the competent branch is eligible (属地优先 fallback)."),
                     details={"decision": decision.pk},
                 )
-            _alert(task, HubAlert.Kind.TERRITORIAL_FALLBACK,
-                   _("No dispatched staff of %(branch)s can take %(item)s; assign by hand.")
-                   % {"branch": task.taxpayer.competent_branch.name, "item": task.item.name}, now)
+            HubAlert.raise_once(
+                task=task, kind=HubAlert.Kind.TERRITORIAL_FALLBACK, now=now,
+                message=_("No dispatched staff of %(branch)s can take %(item)s; assign by hand.")
+                % {"branch": task.taxpayer.competent_branch.name, "item": task.item.name},
+            )
         elif decision.outcome == DispatchDecision.Outcome.NO_CANDIDATE:
-            _alert(task, HubAlert.Kind.NO_CANDIDATE, _("No eligible staff in %(team)s for %(item)s.")
-                   % {"team": task.team.name, "item": task.item.name}, now)
+            HubAlert.raise_once(
+                task=task, kind=HubAlert.Kind.NO_CANDIDATE, now=now,
+                message=_("No eligible staff in %(team)s for %(item)s.") % {"team": task.team.name, "item": task.item.name},
+            )
     return decisions
-
-
-def _alert(task: Task, kind: str, message: str, now) -> None:  # noqa: ANN001
-    if not HubAlert.objects.filter(task=task, kind=kind, resolved_at__isnull=True).exists():
-        HubAlert.objects.create(task=task, kind=kind, message=message[:300], created_at=now)
 
 
 # --- the auto-dispatch robot --------------------------------------------------------------
