@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
@@ -134,22 +133,18 @@ def change_rows(changes) -> list[ChangeRow]:  # noqa: ANN001 - an iterable of Ro
 
 # --- robot runs -------------------------------------------------------------------------------
 
-_NO_ELIGIBLE = re.compile(r"^no eligible staff: (?P<counts>.*)$")
-
-
 def skip_reason_label(reason: str) -> str:
-    """The robot's skip reasons (routing.services._skip_reason) in the reader's language."""
+    """The robot's skip reasons (codes from routing.services._skip_reason) in the reader's language."""
     if reason == "paused":
         return _("robot paused")
-    if reason == "team has no members":
+    if reason == "no_members":
         return _("team has no members")
-    match = _NO_ELIGIBLE.match(reason)
-    if match:
-        parts = []
-        for part in match["counts"].split(", "):
-            name, _sep, count = part.rpartition(" ")
-            parts.append(f"{filter_label(name)} {count}" if name else part)
-        return _("no eligible staff (removed by: %(filters)s)") % {"filters": "、".join(parts)}
+    code, _sep, filters = reason.partition(":")
+    if code == "no_eligible":
+        names = [filter_label(name) for name in filters.split(",") if name]
+        if not names:
+            return _("no eligible staff")
+        return _("no eligible staff (removed by: %(filters)s)") % {"filters": "、".join(names)}
     return reason
 
 

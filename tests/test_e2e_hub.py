@@ -105,7 +105,7 @@ def test_the_robot_staff_upload_and_rules_screens(page, live_server, org, items,
         duration_ms=85,
         dispatched=14,
         skipped=3,
-        skipped_reasons={"no eligible staff: capacity 2, on_duty 1": 3},
+        skipped_reasons={"no_eligible:capacity,on_duty": 3},
     )
     page.goto(base + "/middle-office/hub/robot/")
     assert page.locator("#robot-runs tbody tr").count() == 2

@@ -201,8 +201,10 @@ class TestPipeline:
         decision = services.task_dispatch(task_id=queued(org, open_case).pk, actor=org.coordinator)
         assert removed_by(decision, "on_duty") == {org.member.pk, org.member2.pk}
         assert decision.outcome == "no_candidate"
-        reasons = {row["staff"]: row["reason"] for row in decision.removed}
-        assert reasons[org.member.pk] == "not on duty" and "on leave until" in reasons[org.member2.pk]
+        reasons = {row["staff"]: row for row in decision.removed}
+        assert reasons[org.member.pk]["code"] == dispatch.REASON_OFF_DUTY
+        assert reasons[org.member2.pk]["code"] == dispatch.REASON_ON_LEAVE
+        assert reasons[org.member2.pk]["until"] == (today + dt.timedelta(days=2)).isoformat()
 
     def test_working_hours(self, settings):
         settings.TAXSERVICE_WORKING_HOURS = "08:30-17:30"
@@ -346,7 +348,7 @@ class TestRobot:
         assert all(t.auto_dispatch and t.state == "queued" for t in tasks)
         run = services.robot_run(trigger="sweep")
         assert (run.dispatched, run.skipped) == (0, 3)
-        assert "on_duty" in next(iter(run.skipped_reasons))
+        assert run.skipped_reasons == {"no_eligible:on_duty": 3}
         with django_capture_on_commit_callbacks(execute=True):
             services.staff_set_duty(actor=org.member, staff_id=org.member.pk, on_duty=True)
         assert set(Task.objects.filter(pk__in=[t.pk for t in tasks]).values_list("state", "assignee")) == {

@@ -357,13 +357,13 @@ def test_the_robot_panel_lists_the_last_twenty_runs_with_reasons(coordinator):
         duration_ms=37,
         dispatched=4,
         skipped=3,
-        skipped_reasons={"no eligible staff: capacity 2, on_duty 1": 2, "team has no members": 1},
+        skipped_reasons={"no_eligible:capacity,on_duty": 2, "no_members": 1},
     )
     RobotRun.objects.create(trigger="transfer", paused=True, skipped=1, skipped_reasons={"paused": 1})
     response = coordinator.get(reverse("middle_office:robot"))
     assert len(response.context["runs"]) == 20
     page = response.content.decode()
-    assert "无可派人员（被以下条件筛除：承载量 2、在岗 1）" in page and "团队没有成员" in page
+    assert "无可派人员（被以下条件筛除：承载量、在岗）" in page and "团队没有成员" in page
     assert "机器人已暂停" in page and "承载量释放" in page and "37" in page
 
 

@@ -121,6 +121,10 @@ class Task(ConcurrentTransitionMixin, models.Model):
     auto_dispatch = models.BooleanField(
         _("auto-dispatch"), default=False, help_text=_("Set by screening: the robot dispatches this task.")
     )
+    has_open_alert = models.BooleanField(
+        _("open hub alert"), default=False, editable=False,
+        help_text=_("Kept by HubAlert.raise_once / resolve_for, so the hub queue can sort alerts first by an index."),
+    )
     due_at = models.DateTimeField(_("due at"))
     result = models.TextField(_("result"), blank=True)
     feedback_channel = models.CharField(_("feedback channel"), max_length=24, choices=Channel.choices, blank=True)
@@ -136,6 +140,14 @@ class Task(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["assignee", "state"], name="task_assignee_idx"),
             models.Index(fields=["taxpayer", "item"], name="task_taxpayer_item_idx"),
             models.Index(fields=["state", "auto_dispatch", "created_at"], name="task_backlog_idx"),
+            # The robot's backlog per team, oldest first (routing.services.robot_run).
+            models.Index(
+                fields=["team", "created_at", "id"],
+                condition=models.Q(state="queued", auto_dispatch=True),
+                name="task_robot_team_idx",
+            ),
+            # The hub queue: alerts first, then oldest first (routing.selectors.hub_queue).
+            models.Index(fields=["state", "-has_open_alert", "created_at", "id"], name="task_hub_queue_idx"),
         ]
 
     def __str__(self) -> str:

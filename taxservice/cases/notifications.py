@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from taxservice.bulk import insert_rows
 from taxservice.cases.models import Notification, TaskTransition
 
 # Transitions that tell the assignee something, and what.
@@ -38,17 +40,30 @@ def notify_for_transitions(*, transition_ids: list[int]) -> int:
     """
     # By primary key only: a filter on the task's columns here made PostgreSQL pick a plan
     # that walks every assigned task once the table grows (see bench/README.md).
-    logs = TaskTransition.objects.select_related("task__item").filter(pk__in=transition_ids)
+    logs = TaskTransition.objects.filter(pk__in=transition_ids).values_list(
+        "pk", "task_id", "transition", "reason", "task__assignee_id", "task__item__name"
+    )
+    now = timezone.now()
     rows = [
-        Notification(recipient_id=log.task.assignee_id, task_id=log.task_id, transition=log, message=_message(log))
-        for log in logs
-        if log.transition in _MESSAGES and log.task.assignee_id is not None
+        (assignee_id, task_id, pk, _text(name, task=task_id, item=item_name, reason=reason), now, None)
+        for pk, task_id, name, reason, assignee_id, item_name in logs
+        if name in _MESSAGES and assignee_id is not None
     ]
-    # Rows that already exist (a retried task) are skipped by the unique constraint.
-    Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    already = set(
+        Notification.objects.filter(transition_id__in=[row[2] for row in rows]).values_list("transition_id", flat=True)
+    ) if rows else set()
+    # A retried task writes only what is missing; the unique constraint stops a race.
+    insert_rows(
+        Notification,
+        ("recipient_id", "task_id", "transition_id", "message", "created_at", "read_at"),
+        [row for row in rows if row[2] not in already],
+    )
     return len(rows)
 
 
+def _text(name: str, *, task: int, item: str, reason: str) -> str:
+    return (_(_MESSAGES[name]) % {"task": task, "item": item, "reason": reason})[:200]
+
+
 def _message(log: TaskTransition) -> str:
-    text = _(_MESSAGES[log.transition]) % {"task": log.task_id, "item": log.task.item.name, "reason": log.reason}
-    return text[:200]
+    return _text(log.transition, task=log.task_id, item=log.task.item.name, reason=log.reason)

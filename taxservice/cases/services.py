@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition, can_proceed
 
+from taxservice.bulk import id_list_sql, insert_rows
 from taxservice.cases import policy
 from taxservice.cases.calendar import due_at as compute_due_at
 from taxservice.cases.exceptions import (
@@ -368,81 +369,79 @@ def _after_transition(transition_id: int) -> None:
     notify_transition.delay(transition_id)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BulkAssignment:
-    task: Task
-    staff: Staff
+    task_id: int
+    staff_id: int
+    staff_name: str
     details: dict
 
 
-def tasks_assign_bulk(*, actor: Staff | None, rows: list[BulkAssignment]) -> None:
+def tasks_assign_bulk(*, actor: Staff | None, rows: list[BulkAssignment]) -> list[int]:
     """The `assign` transition for many queued tasks at once: the dispatcher's set-based path.
 
     Call inside `transaction.atomic` holding the row locks of every task (and, to keep
     capacity exact, of every assignee). It writes what `task_transition` writes for
     `assign` (the state and assignee, one audit row per task, the active TaskAssignment,
-    notifications after commit) in a fixed number of queries per assignee rather than
-    per task. The caller has checked the actor's permission and the assignees' eligibility.
+    notifications after commit) in a fixed number of statements, whatever the number of
+    tasks. The caller has checked the actor's permission and the assignees' eligibility.
+    Every task must still be queued: otherwise ConcurrentChange, and the caller's
+    transaction must roll back. Returns the ids of the audit rows.
     """
     if not rows:
-        return
+        return []
     now = timezone.now()
-    for row in rows:
-        if row.task.state != TaskState.QUEUED:
-            raise TransitionNotAllowed(
-                _("“%(name)s” is not allowed while the task is “%(state)s”.")
-                % {"name": "assign", "state": row.task.get_state_display()}
-            )
     updated = _assign_rows(rows=rows, now=now)
     if updated != len(rows):
         raise ConcurrentChange(_("Someone else changed one of these tasks first. Nothing was assigned."))
-    TaskAssignment.objects.filter(task_id__in=[row.task.pk for row in rows], active=True).update(
-        active=False, ended_at=now
+    task_ids = [row.task_id for row in rows]
+    where, params = id_list_sql("task_id", task_ids)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {TaskAssignment._meta.db_table} SET active = %s, ended_at = %s WHERE {where} AND active",  # noqa: S608
+            [False, now, *params],
+        )
+    insert_rows(
+        TaskAssignment,
+        ("task_id", "staff_id", "active", "assigned_at", "ended_at"),
+        [(row.task_id, row.staff_id, True, now, None) for row in rows],
     )
-    TaskAssignment.objects.bulk_create(
-        [TaskAssignment(task_id=row.task.pk, staff_id=row.staff.pk, assigned_at=now) for row in rows]
-    )
-    logs = TaskTransition.objects.bulk_create(
+    log_ids = insert_rows(
+        TaskTransition,
+        ("task_id", "transition", "from_state", "to_state", "actor_id", "at", "reason", "details"),
         [
-            TaskTransition(
-                task_id=row.task.pk,
-                transition="assign",
-                from_state=TaskState.QUEUED,
-                to_state=TaskState.ASSIGNED,
-                actor=actor,
-                at=now,
-                details={"assignee": row.staff.pk, "assignee_name": row.staff.name, "from_assignee": None, **row.details},
+            (
+                row.task_id, "assign", TaskState.QUEUED, TaskState.ASSIGNED, actor.pk if actor else None, now, "",
+                {"assignee": row.staff_id, "assignee_name": row.staff_name, "from_assignee": None, **row.details},
             )
             for row in rows
-        ]
+        ],
     )
-    for row in rows:
-        # Keep the caller's objects true to the database (the FSM field is protected).
-        row.task.assignee = row.staff
-        row.task.__dict__["state"] = TaskState.ASSIGNED
-        row.task._update_initial_state()
-    log_ids = [log.pk for log in logs]
     transaction.on_commit(lambda: _after_transitions(log_ids))
+    return log_ids
 
 
 def _assign_rows(*, rows: list[BulkAssignment], now) -> int:  # noqa: ANN001
-    """One UPDATE … FROM (VALUES …) for the batch; returns how many rows it changed.
+    """One UPDATE joined to the batch's (task, assignee) pairs; returns how many rows it changed.
 
     The `state = 'queued'` guard is ConcurrentTransitionMixin's optimistic check for the
-    whole batch. Hand-written because the ORM's CASE/WHEN form of the same statement cost
-    more to build than to run (bench/README.md). PostgreSQL and SQLite both name the
-    VALUES columns column1, column2.
+    whole batch. It also clears `has_open_alert` (routing.models.HubAlert.resolve_for
+    resolves the alerts themselves). Hand-written because the ORM's CASE/WHEN form of the
+    same statement cost more to build than to run (bench/README.md). On PostgreSQL the
+    pairs travel as two arrays; SQLite gets a VALUES list (both name its columns column1, column2).
     """
     table = connection.ops.quote_name(Task._meta.db_table)
-    values = ", ".join(["(%s, %s)"] * len(rows))
+    if connection.vendor == "postgresql":
+        source = "unnest(%s::bigint[], %s::bigint[]) AS v(column1, column2)"
+        pairs = [[row.task_id for row in rows], [row.staff_id for row in rows]]
+    else:
+        source = f"(VALUES {', '.join(['(%s, %s)'] * len(rows))}) AS v"
+        pairs = [value for row in rows for value in (row.task_id, row.staff_id)]
     sql = (
-        f"UPDATE {table} SET state = %s, assignee_id = v.column2, updated_at = %s "  # noqa: S608 - our own table
-        f"FROM (VALUES {values}) AS v WHERE {table}.id = v.column1 AND {table}.state = %s"
+        f"UPDATE {table} SET state = %s, assignee_id = v.column2, updated_at = %s, has_open_alert = %s "  # noqa: S608
+        f"FROM {source} WHERE {table}.id = v.column1 AND {table}.state = %s"
     )
-    params = [TaskState.ASSIGNED, connection.ops.adapt_datetimefield_value(now)]
-    for row in rows:
-        params += [row.task.pk, row.staff.pk]
-    params.append(TaskState.QUEUED)
+    params = [TaskState.ASSIGNED, connection.ops.adapt_datetimefield_value(now), False, *pairs, TaskState.QUEUED]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount

@@ -19,12 +19,68 @@ from django.db.models import Count
 from django.utils import timezone
 
 from taxservice.cases.models import Task, TaskAssignment, TaskState
-from taxservice.org.models import Role, Staff
+from taxservice.org.models import Role, Staff, StaffRole
 from taxservice.routing.models import Chooser, DispatchDecision, StaffConflict, StaffLeave
 
 # States in which a task counts against its assignee's capacity.
 LOAD_STATES = [TaskState.ASSIGNED, TaskState.IN_PROGRESS, TaskState.AWAITING_MATERIALS, TaskState.AWAITING_APPROVAL]
 HANDLING_ROLES = (Role.TEAM_MEMBER, Role.EXPERT)
+
+
+@dataclass(slots=True)
+class TaskRef:
+    """What the pipeline needs of a queued task. The robot reads these, not model instances."""
+
+    id: int
+    team_id: int
+    taxpayer_id: int
+    item_id: int
+    source: str
+    created_at: dt.datetime
+    classification: str  # of the taxpayer: with `grade`, what the rules match on
+    grade: str
+    competent_branch_id: int
+    has_open_alert: bool
+
+    # Names for Task.objects.values_list, in field order.
+    FIELDS = (
+        "id", "team_id", "taxpayer_id", "item_id", "source", "created_at", "taxpayer__classification",
+        "taxpayer__grade", "taxpayer__competent_branch_id", "has_open_alert",
+    )
+
+    @classmethod
+    def of(cls, task: Task) -> TaskRef:
+        taxpayer = task.taxpayer
+        return cls(
+            task.pk, task.team_id, task.taxpayer_id, task.item_id, task.source, task.created_at,
+            taxpayer.classification, taxpayer.grade, taxpayer.competent_branch_id, task.has_open_alert,
+        )
+
+
+def task_refs(queryset) -> list[TaskRef]:  # noqa: ANN001 - a Task queryset
+    return [TaskRef(*row) for row in queryset.values_list(*TaskRef.FIELDS)]
+
+
+@dataclass(slots=True)
+class Member:
+    """A team member as the filters see them."""
+
+    pk: int
+    name: str
+    on_duty: bool
+    capacity: int
+    handling: bool  # holds a handling role (team member or expert)
+
+
+# Why a filter removed someone: a code, with the values the sentence needs. The screens
+# turn these into sentences in the reader's language (taxservice/web/decisions.py).
+REASON_NO_HANDLING_ROLE = "no_handling_role"
+REASON_OFF_DUTY = "off_duty"
+REASON_ON_LEAVE = "on_leave"
+REASON_OUTSIDE_HOURS = "outside_hours"
+REASON_AT_CAPACITY = "at_capacity"
+REASON_CONFLICT = "conflict"
+REASON_HANDLED_LAST = "handled_last"
 
 
 @dataclass
@@ -45,17 +101,47 @@ class BatchContext:
 
     now: dt.datetime
     in_hours: bool
-    members: dict[int, list[Staff]]  # team id -> members in pk order
+    members: dict[int, list[Member]]  # team id -> members in pk order
     leaves: dict[int, dt.date]  # staff id -> last day of the current leave
     loads: dict[int, int]  # staff id -> open tasks
     conflicts: dict[tuple[int, int], str]  # (staff id, taxpayer id) -> reason
     last_handler: dict[tuple[int, int], int]  # (taxpayer id, item id) -> staff id
     round_robin: dict[int, int | None]  # team id -> last chosen staff id
+    # (team id, filters) -> (removed by the filters that do not depend on the task, still in)
+    _static: dict[tuple[int, tuple[str, ...]], tuple[list[dict], list[Member]]] = field(default_factory=dict)
 
-    def record_choice(self, *, task: Task, staff_id: int) -> None:
+    def record_choice(self, *, task: TaskRef, staff_id: int) -> None:
         self.loads[staff_id] = self.loads.get(staff_id, 0) + 1
         self.last_handler[(task.taxpayer_id, task.item_id)] = staff_id
         self.round_robin[task.team_id] = staff_id
+
+    def static_filters(self, team_id: int, filters: tuple[str, ...]) -> tuple[list[dict], list[Member]]:
+        """Membership and duty do not depend on the task: worked out once per team and batch."""
+        key = (team_id, filters)
+        if key not in self._static:
+            removed: list[dict] = []
+            alive = self.members.get(team_id, [])
+
+            def keep(filter_name: str, verdict) -> None:  # noqa: ANN001 - member -> reason row or None
+                nonlocal alive
+                kept = []
+                for member in alive:
+                    why = verdict(member)
+                    if why is None:
+                        kept.append(member)
+                    else:
+                        removed.append({"staff": member.pk, "filter": filter_name, **why})
+                alive = kept
+
+            if "membership" in filters:
+                keep("membership", lambda m: None if m.handling else {"code": REASON_NO_HANDLING_ROLE})
+            if "on_duty" in filters:
+                keep("on_duty", lambda m: None if m.on_duty else {"code": REASON_OFF_DUTY})
+                keep("on_duty", lambda m: None if m.pk not in self.leaves
+                     else {"code": REASON_ON_LEAVE, "until": self.leaves[m.pk].isoformat()})
+                keep("on_duty", lambda m: None if self.in_hours else {"code": REASON_OUTSIDE_HOURS})
+            self._static[key] = (removed, alive)
+        return self._static[key]
 
 
 def working_hours() -> tuple[dt.time, dt.time] | None:
@@ -88,17 +174,22 @@ def staff_loads(staff_ids) -> dict[int, int]:  # noqa: ANN001 - any iterable of 
     return loads
 
 
-def load_context(*, tasks: list[Task], now: dt.datetime, need_round_robin: bool = True) -> BatchContext:
+def load_context(*, tasks: list[TaskRef], now: dt.datetime, need_round_robin: bool = True) -> BatchContext:
     team_ids = {task.team_id for task in tasks}
-    members: dict[int, list[Staff]] = defaultdict(list)
-    staff_by_id: dict[int, Staff] = {}
-    through = Staff.teams.through.objects.filter(team_id__in=team_ids).values_list("team_id", "staff_id")
-    pairs = list(through)
-    for staff in Staff.objects.filter(pk__in={s for _, s in pairs}).prefetch_related("role_rows"):
-        staff_by_id[staff.pk] = staff
+    pairs = list(Staff.teams.through.objects.filter(team_id__in=team_ids).values_list("team_id", "staff_id"))
+    staff_ids = {staff_id for _team, staff_id in pairs}
+    handling = set(
+        StaffRole.objects.filter(staff_id__in=staff_ids, role__in=HANDLING_ROLES).values_list("staff_id", flat=True)
+    )
+    by_id = {
+        pk: Member(pk, name, on_duty, capacity, pk in handling)
+        for pk, name, on_duty, capacity in Staff.objects.filter(pk__in=staff_ids).values_list(
+            "pk", "name", "on_duty", "capacity"
+        )
+    }
+    members: dict[int, list[Member]] = defaultdict(list)
     for team_id, staff_id in sorted(pairs, key=lambda pair: pair[1]):
-        members[team_id].append(staff_by_id[staff_id])
-    staff_ids = set(staff_by_id)
+        members[team_id].append(by_id[staff_id])
     today = timezone.localdate(now)
     leaves = dict(
         StaffLeave.objects.filter(staff_id__in=staff_ids, starts_on__lte=today, ends_on__gte=today).values_list(
@@ -112,7 +203,6 @@ def load_context(*, tasks: list[Task], now: dt.datetime, need_round_robin: bool 
             taxpayer_id__in=taxpayer_ids, staff_id__in=staff_ids
         ).values_list("staff_id", "taxpayer_id", "reason")
     }
-    last_handler = last_handlers(tasks)
     round_robin: dict[int, int | None] = dict.fromkeys(team_ids)
     if need_round_robin:
         round_robin.update(_last_choices(team_ids))
@@ -123,32 +213,37 @@ def load_context(*, tasks: list[Task], now: dt.datetime, need_round_robin: bool 
         leaves=leaves,
         loads=staff_loads(staff_ids),
         conflicts=conflicts,
-        last_handler=last_handler,
+        last_handler=last_handlers(tasks),
         round_robin=round_robin,
     )
 
 
-def last_handlers(tasks: list[Task]) -> dict[tuple[int, int], int]:
+def last_handlers(tasks: list[TaskRef]) -> dict[tuple[int, int], int]:
     """Who last held each (taxpayer, item) of the batch, other than the batch's own tasks.
 
-    One query joined to a VALUES list, so it walks the (taxpayer, item) index rather
-    than an OR of hundreds of conditions.
+    One query joined to the batch's pairs, so it walks the (taxpayer, item) index rather
+    than an OR of hundreds of conditions. On PostgreSQL the pairs travel as two arrays.
     """
     pairs = sorted({(task.taxpayer_id, task.item_id) for task in tasks})
     if not pairs:
         return {}
     task_table = Task._meta.db_table
     assignment_table = TaskAssignment._meta.db_table
-    values = ", ".join(["(%s, %s)"] * len(pairs))
-    batch_ids = [task.pk for task in tasks]
+    batch_ids = [task.id for task in tasks]
+    if connection.vendor == "postgresql":
+        source = "unnest(%s::bigint[], %s::bigint[]) AS v(column1, column2)"
+        params = [[p[0] for p in pairs], [p[1] for p in pairs], batch_ids]
+        exclude = "a.task_id <> ALL(%s)"
+    else:
+        source = f"(VALUES {', '.join(['(%s, %s)'] * len(pairs))}) AS v"
+        params = [value for pair in pairs for value in pair] + batch_ids
+        exclude = f"a.task_id NOT IN ({', '.join(['%s'] * len(batch_ids))})"
     sql = (
         f"SELECT t.taxpayer_id, t.item_id, a.staff_id FROM {assignment_table} a "  # noqa: S608 - table names are ours
         f"JOIN {task_table} t ON t.id = a.task_id "
-        f"JOIN (VALUES {values}) AS v ON t.taxpayer_id = v.column1 AND t.item_id = v.column2 "
-        f"WHERE a.task_id NOT IN ({', '.join(['%s'] * len(batch_ids))}) "
-        "ORDER BY a.assigned_at, a.id"
+        f"JOIN {source} ON t.taxpayer_id = v.column1 AND t.item_id = v.column2 "
+        f"WHERE {exclude} ORDER BY a.assigned_at, a.id"
     )
-    params = [value for pair in pairs for value in pair] + batch_ids
     handlers: dict[tuple[int, int], int] = {}
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -172,50 +267,44 @@ def _last_choices(team_ids) -> list[tuple[int, int]]:  # noqa: ANN001
 
 
 def evaluate(
-    *, task: Task, filters: list[str], chooser: str, seed: int | None, ctx: BatchContext
+    *, task: TaskRef, filters: tuple[str, ...], chooser: str, seed: int | None, ctx: BatchContext
 ) -> PipelineResult:
     """Run the filters and the chooser for one task against the batch context. No queries."""
     members = ctx.members.get(task.team_id, [])
     state = {"last": ctx.round_robin.get(task.team_id)} if chooser == Chooser.ROUND_ROBIN else {}
-    result = PipelineResult(candidates=[m.pk for m in members], chooser=chooser, seed=seed, chooser_state=state)
-    alive = members
-
-    def keep(predicate, filter_name: str, reason_of) -> None:  # noqa: ANN001
-        nonlocal alive
+    static_removed, alive = ctx.static_filters(task.team_id, filters)
+    removed = list(static_removed)
+    result = PipelineResult(
+        candidates=[m.pk for m in members], removed=removed, chooser=chooser, seed=seed, chooser_state=state
+    )
+    loads = ctx.loads
+    if "capacity" in filters:
         kept = []
-        for staff in alive:
-            if predicate(staff):
-                kept.append(staff)
+        for m in alive:
+            load = loads.get(m.pk, 0)
+            if load < m.capacity:
+                kept.append(m)
             else:
-                result.removed.append(
-                    {"staff": staff.pk, "name": staff.name, "filter": filter_name, "reason": reason_of(staff)}
+                removed.append(
+                    {"staff": m.pk, "filter": "capacity", "code": REASON_AT_CAPACITY, "load": load, "capacity": m.capacity}
                 )
         alive = kept
-
-    if "membership" in filters:
-        keep(lambda s: s.has_role(*HANDLING_ROLES), "membership", lambda s: "no handling role in the team")
-    if "on_duty" in filters:
-        keep(lambda s: s.on_duty, "on_duty", lambda s: "not on duty")
-        keep(lambda s: s.pk not in ctx.leaves, "on_duty", lambda s: f"on leave until {ctx.leaves[s.pk]}")
-        keep(lambda s: ctx.in_hours, "on_duty", lambda s: "outside working hours")
-    if "capacity" in filters:
-        keep(
-            lambda s: ctx.loads.get(s.pk, 0) < s.capacity,
-            "capacity",
-            lambda s: f"at capacity ({ctx.loads.get(s.pk, 0)}/{s.capacity})",
-        )
-    if "conflict" in filters:
-        keep(
-            lambda s: (s.pk, task.taxpayer_id) not in ctx.conflicts,
-            "conflict",
-            lambda s: f"conflict of interest: {ctx.conflicts[(s.pk, task.taxpayer_id)]}",
-        )
+    if "conflict" in filters and ctx.conflicts:
+        kept = []
+        for m in alive:
+            why = ctx.conflicts.get((m.pk, task.taxpayer_id))
+            if why is None:
+                kept.append(m)
+            else:
+                removed.append({"staff": m.pk, "filter": "conflict", "code": REASON_CONFLICT, "reason": why})
+        alive = kept
     if "rotation" in filters and len(alive) > 1:
         last = ctx.last_handler.get((task.taxpayer_id, task.item_id))
-        if last is not None and any(s.pk != last for s in alive):
-            keep(lambda s: s.pk != last, "rotation", lambda s: "handled this taxpayer's item last time")
-    result.eligible = [s.pk for s in alive]
-    result.loads = {str(s.pk): ctx.loads.get(s.pk, 0) for s in alive}
+        if last is not None and any(m.pk == last for m in alive):
+            removed.append({"staff": last, "filter": "rotation", "code": REASON_HANDLED_LAST})
+            alive = [m for m in alive if m.pk != last]
+    result.eligible = [m.pk for m in alive]
+    result.loads = {str(m.pk): loads.get(m.pk, 0) for m in alive}
     result.chosen_id = choose(chooser=chooser, eligible=result.eligible, loads=result.loads, seed=seed, state=state)
     return result
 

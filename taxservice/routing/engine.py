@@ -41,8 +41,16 @@ def district_of(branch: Branch) -> int | None:
 
 
 def select_rule(*, item: Item, source: str, taxpayer: Taxpayer, rules: list[RoutingRule] | None = None) -> RoutingRule | None:
-    district_id = district_of(taxpayer.competent_branch)
-    for rule in rules if rules is not None else rules_in_order():
+    return first_match(
+        rules=rules if rules is not None else rules_in_order(), item=item, source=source,
+        taxpayer=taxpayer, district_id=district_of(taxpayer.competent_branch),
+    )
+
+
+def first_match(*, rules: list[RoutingRule], item: Item, source: str, taxpayer, district_id: int | None) -> RoutingRule | None:  # noqa: ANN001
+    """The first of `rules` (already in order) that matches. `taxpayer` needs only
+    `classification` and `grade`, so the robot can pass its lean task rows."""
+    for rule in rules:
         if rule.matches(item=item, source=source, taxpayer=taxpayer, district_id=district_id):
             return rule
     return None

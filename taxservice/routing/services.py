@@ -13,11 +13,13 @@ from __future__ import annotations
 import secrets
 import time
 from collections import Counter
+from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from taxservice.bulk import insert_rows
 from taxservice.cases import policy
 from taxservice.cases import services as case_services
 from taxservice.cases.calendar import due_at as compute_due_at
@@ -151,7 +153,8 @@ def task_dispatch(
                 return None
             raise TransitionNotAllowed(_("Tasks at the coordination post are assigned by hand."))
         lock_staff_of_teams([task.team_id])
-        return _dispatch_locked(task=task, actor=actor, seed=seed)
+        decided = _dispatch_batch_locked(tasks=[dispatch.TaskRef.of(task)], actor=actor, seeds={task.pk: seed})
+        return DispatchDecision.objects.get(pk=decided[0].pk)
 
 
 def lock_staff_of_teams(team_ids: list[int]) -> None:
@@ -162,19 +165,34 @@ def lock_staff_of_teams(team_ids: list[int]) -> None:
     list(Staff.objects.select_for_update(no_key=True).filter(pk__in=staff_ids).order_by("pk").values_list("pk", flat=True))
 
 
-def _dispatch_locked(*, task: Task, actor: Staff | None, seed: int | None) -> DispatchDecision:
-    """Call holding the task's row lock and its team's staff locks."""
-    return _dispatch_batch_locked(tasks=[task], actor=actor, seeds={task.pk: seed})[0]
+@dataclass(slots=True)
+class Decided:
+    """What the batch decided for one task (the stored row is a DispatchDecision)."""
+
+    pk: int
+    task: dispatch.TaskRef
+    outcome: str
+    chosen_id: int | None
+    candidates: list[int]
+    removed: list[dict]
+    rule: RoutingRule | None
+
+
+DECISION_FIELDS = (
+    "task_id", "at", "actor_id", "rule_id", "rule_version", "team_id", "candidates", "removed", "eligible", "loads",
+    "chooser", "chooser_state", "seed", "chosen_id", "outcome",
+)
 
 
 def _dispatch_batch_locked(
-    *, tasks: list[Task], actor: Staff | None, seeds: dict[int, int | None] | None = None
-) -> list[DispatchDecision]:
+    *, tasks: list[dispatch.TaskRef], actor: Staff | None, seeds: dict[int, int | None] | None = None
+) -> list[Decided]:
     """Dispatch queued tasks, holding their row locks and their teams' staff locks.
 
     The pipeline reads everything for the batch at once (`dispatch.load_context`), then
     decides task by task in memory, so the people chosen earlier in the batch count
-    against capacity for the later ones. Writes are set-based (`tasks_assign_bulk`).
+    against capacity for the later ones. Writes are set-based: the decisions in one
+    `insert_rows`, the assignments through `tasks_assign_bulk`.
     """
     now = timezone.now()
     seeds = seeds or {}
@@ -182,13 +200,23 @@ def _dispatch_batch_locked(
     ctx = dispatch.load_context(
         tasks=tasks, now=now, need_round_robin=any(rule.chooser == Chooser.ROUND_ROBIN for rule in rules)
     )
-    staff_by_id = {staff.pk: staff for members in ctx.members.values() for staff in members}
-    decisions: list[DispatchDecision] = []
+    items = Item.objects.in_bulk({task.item_id for task in tasks})
+    districts = _districts_of({task.competent_branch_id for task in tasks})
+    rule_of: dict[tuple, RoutingRule | None] = {}
+    rows: list[tuple] = []
+    decided: list[Decided] = []
+    actor_id = actor.pk if actor else None
     for task in tasks:
-        rule = engine.select_rule(item=task.item, source=task.source, taxpayer=task.taxpayer, rules=rules)
+        key = (task.item_id, task.source, task.classification, task.grade, task.competent_branch_id)
+        if key not in rule_of:
+            rule_of[key] = engine.first_match(
+                rules=rules, item=items[task.item_id], source=task.source, taxpayer=task,
+                district_id=districts.get(task.competent_branch_id),
+            )
+        rule = rule_of[key]
         chooser = rule.chooser if rule else Chooser.RANDOM
-        filters = list(rule.filters) if rule else list(FILTER_NAMES)
-        seed = seeds.get(task.pk)
+        filters = tuple(rule.filters) if rule else tuple(FILTER_NAMES)
+        seed = seeds.get(task.id)
         seed = seed if seed is not None else secrets.randbits(48)
         result = dispatch.evaluate(task=task, filters=filters, chooser=chooser, seed=seed, ctx=ctx)
         if result.chosen_id is not None:
@@ -198,60 +226,66 @@ def _dispatch_batch_locked(
             outcome = DispatchDecision.Outcome.TO_COORDINATION_POST
         else:
             outcome = DispatchDecision.Outcome.NO_CANDIDATE
-        decisions.append(
-            DispatchDecision(
-                task=task,
-                at=now,
-                actor=actor,
-                rule=rule,
-                rule_version=rule.version if rule else None,
-                team_id=task.team_id,
-                candidates=result.candidates,
-                removed=result.removed,
-                eligible=result.eligible,
-                loads=result.loads,
-                chooser=chooser,
-                chooser_state=result.chooser_state,
-                seed=seed,
-                chosen_id=result.chosen_id,
-                outcome=outcome,
-            )
-        )
-    DispatchDecision.objects.bulk_create(decisions)
-    assigned = [d for d in decisions if d.outcome == DispatchDecision.Outcome.ASSIGNED]
+        rows.append((
+            task.id, now, actor_id, rule.pk if rule else None, rule.version if rule else None, task.team_id,
+            result.candidates, result.removed, result.eligible, result.loads, chooser, result.chooser_state, seed,
+            result.chosen_id, outcome,
+        ))
+        decided.append(Decided(0, task, outcome, result.chosen_id, result.candidates, result.removed, rule))
+    for decision, pk in zip(decided, insert_rows(DispatchDecision, DECISION_FIELDS, rows), strict=True):
+        decision.pk = pk
+    assigned = [d for d in decided if d.outcome == DispatchDecision.Outcome.ASSIGNED]
+    names = {m.pk: m.name for members in ctx.members.values() for m in members}
     case_services.tasks_assign_bulk(
         actor=actor,
         rows=[
-            case_services.BulkAssignment(task=d.task, staff=staff_by_id[d.chosen_id], details={"decision": d.pk})
+            case_services.BulkAssignment(
+                task_id=d.task.id, staff_id=d.chosen_id, staff_name=names[d.chosen_id], details={"decision": d.pk}
+            )
             for d in assigned
         ],
     )
-    if assigned:
-        HubAlert.resolve_for(task_ids=[d.task_id for d in assigned], now=now)
-    for decision in decisions:
-        task = decision.task
-        if decision.outcome == DispatchDecision.Outcome.TO_COORDINATION_POST:
-            hub = engine.coordination_post()
-            if hub is not None:
-                case_services.task_transition(
-                    task_id=task.pk, actor=actor, name="reroute", team_code=hub.code,
-                    reason=_("No dispatched staff of the competent branch is eligible (属地优先 fallback)."),
-                    details={"decision": decision.pk},
-                )
-            HubAlert.raise_once(
-                task=task, kind=HubAlert.Kind.TERRITORIAL_FALLBACK, now=now,
-                message=_("No dispatched staff of %(branch)s can take %(item)s; assign by hand.")
-                % {"branch": task.taxpayer.competent_branch.name, "item": task.item.name},
+    alerted = [d.task.id for d in assigned if d.task.has_open_alert]
+    if alerted:
+        HubAlert.resolve_for(task_ids=alerted, now=now)
+    for decision in decided:
+        if decision.outcome != DispatchDecision.Outcome.ASSIGNED:
+            _not_assigned(decision=decision, actor=actor, now=now)
+    return decided
+
+
+def _districts_of(branch_ids: set[int]) -> dict[int, int | None]:
+    branches = Branch.objects.select_related("parent").in_bulk(branch_ids)
+    return {pk: engine.district_of(branch) for pk, branch in branches.items()}
+
+
+def _not_assigned(*, decision: Decided, actor: Staff | None, now) -> None:  # noqa: ANN001
+    """Nobody could take the task: the coordination post hears of it (rare, so one task at a time)."""
+    task = Task.objects.select_related("item", "team", "taxpayer__competent_branch").get(pk=decision.task.id)
+    if decision.outcome == DispatchDecision.Outcome.TO_COORDINATION_POST:
+        hub = engine.coordination_post()
+        if hub is not None:
+            task = case_services.task_transition(
+                task_id=task.pk, actor=actor, name="reroute", team_code=hub.code,
+                reason=_("No dispatched staff of the competent branch is eligible (属地优先 fallback)."),
+                details={"decision": decision.pk},
             )
-        elif decision.outcome == DispatchDecision.Outcome.NO_CANDIDATE:
-            HubAlert.raise_once(
-                task=task, kind=HubAlert.Kind.NO_CANDIDATE, now=now,
-                message=_("No eligible staff in %(team)s for %(item)s.") % {"team": task.team.name, "item": task.item.name},
-            )
-    return decisions
+        HubAlert.raise_once(
+            task=task, kind=HubAlert.Kind.TERRITORIAL_FALLBACK, now=now,
+            message=_("No dispatched staff of %(branch)s can take %(item)s; assign by hand.")
+            % {"branch": task.taxpayer.competent_branch.name, "item": task.item.name},
+        )
+    else:
+        HubAlert.raise_once(
+            task=task, kind=HubAlert.Kind.NO_CANDIDATE, now=now,
+            message=_("No eligible staff in %(team)s for %(item)s.") % {"team": task.team.name, "item": task.item.name},
+        )
 
 
 # --- the auto-dispatch robot --------------------------------------------------------------
+
+# The first key of the advisory locks a sweeping robot takes on a team (the second is the team id).
+_SWEEP_LOCK_SPACE = 0x7A5D
 
 
 def robot_backlog():  # noqa: ANN201
@@ -260,9 +294,13 @@ def robot_backlog():  # noqa: ANN201
 
 
 def robot_run(*, trigger: str, task_ids: list[int] | None = None, batch_size: int = 200, limit: int | None = None) -> RobotRun:
-    """Dispatch `task_ids`, or the whole backlog oldest-first, in batches claimed with SKIP LOCKED.
+    """Dispatch `task_ids`, or the whole backlog, in batches claimed with SKIP LOCKED.
 
-    Idempotent: a task already assigned, or claimed by another worker, is skipped.
+    A sweep (no `task_ids`) works team by team, each team oldest first. On PostgreSQL a
+    sweeping worker takes a team's advisory lock before claiming from it and prefers
+    teams no other worker holds, so parallel workers dispatch different teams side by
+    side instead of queueing for the same staff row locks. Idempotent: a task already
+    assigned, or claimed by another worker, is skipped.
     """
     started = timezone.now()
     clock = time.perf_counter()
@@ -273,29 +311,37 @@ def robot_run(*, trigger: str, task_ids: list[int] | None = None, batch_size: in
         )
     dispatched = 0
     skipped: Counter[str] = Counter()
-    cursor: tuple | None = None
+    cursors: dict[int | None, tuple] = {}  # team (None: the task_ids run) -> last (created_at, id) claimed
+    finished: set[int] = set()  # teams with nothing left for this run
     done = 0
     while limit is None or done < limit:
+        size = batch_size if limit is None else min(batch_size, limit - done)
         with transaction.atomic():
             qs = robot_backlog()
             if task_ids is not None:
+                team_id = None
                 qs = qs.filter(pk__in=task_ids)
+            else:
+                team_id = _sweep_team(exclude=finished)
+                if team_id is None:
+                    break
+                qs = qs.filter(team_id=team_id)
+            cursor = cursors.get(team_id)
             if cursor is not None:
                 qs = qs.filter(created_at__gte=cursor[0]).exclude(created_at=cursor[0], id__lte=cursor[1])
-            size = batch_size if limit is None else min(batch_size, limit - done)
-            claimed = list(
-                qs.select_for_update(of=("self",), skip_locked=True, no_key=True)
-                .select_related("item", "taxpayer__competent_branch__parent", "team", "case")[:size]
-            )
+            claimed = dispatch.task_refs(qs.select_for_update(of=("self",), skip_locked=True, no_key=True)[:size])
             if not claimed:
-                break
+                if team_id is None:
+                    break
+                finished.add(team_id)
+                continue
             lock_staff_of_teams(sorted({task.team_id for task in claimed}))
             for decision in _dispatch_batch_locked(tasks=claimed, actor=None):
                 if decision.outcome == DispatchDecision.Outcome.ASSIGNED:
                     dispatched += 1
                 else:
                     skipped[_skip_reason(decision)] += 1
-            cursor = (claimed[-1].created_at, claimed[-1].pk)
+            cursors[team_id] = (claimed[-1].created_at, claimed[-1].id)
             done += len(claimed)
     run_kwargs = {
         "trigger": trigger,
@@ -312,11 +358,59 @@ def robot_run(*, trigger: str, task_ids: list[int] | None = None, batch_size: in
     return RobotRun.objects.create(**run_kwargs)
 
 
-def _skip_reason(decision: DispatchDecision) -> str:
+def _sweep_team(*, exclude: set[int]) -> int | None:
+    """The team a sweeping worker dispatches next, or None when no team has a backlog.
+
+    Teams are taken by the age of their oldest queued task. On PostgreSQL the worker
+    takes the team's transaction-level advisory lock: the first team nobody else holds,
+    or else it waits for the oldest one. It holds nothing else while it waits, so the
+    wait cannot deadlock (routing locks: task rows, then staff rows).
+    """
+    teams = [team for team in _backlog_teams() if team not in exclude]
+    if not teams or connection.vendor != "postgresql":
+        return teams[0] if teams else None
+    with connection.cursor() as cursor:
+        for team in teams:
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [_SWEEP_LOCK_SPACE, team])
+            if cursor.fetchone()[0]:
+                return team
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_SWEEP_LOCK_SPACE, teams[0]])
+    return teams[0]
+
+
+def _backlog_teams() -> list[int]:
+    """Teams with a robot backlog, oldest head first. One index probe per team on PostgreSQL
+    (a skip scan over task_robot_team_idx), whatever the length of the backlog."""
+    table = Task._meta.db_table
+    backlog = "state = 'queued' AND auto_dispatch"
+    if connection.vendor == "postgresql":
+        sql = f"""
+            WITH RECURSIVE teams(team_id) AS (
+                (SELECT team_id FROM {table} WHERE {backlog} AND team_id IS NOT NULL ORDER BY team_id LIMIT 1)
+                UNION ALL
+                SELECT (SELECT t.team_id FROM {table} t WHERE t.{backlog.replace(" AND ", " AND t.")}
+                        AND t.team_id > teams.team_id ORDER BY t.team_id LIMIT 1)
+                FROM teams WHERE teams.team_id IS NOT NULL
+            )
+            SELECT teams.team_id FROM teams
+            CROSS JOIN LATERAL (SELECT h.created_at, h.id FROM {table} h WHERE h.{backlog.replace(" AND ", " AND h.")}
+                                AND h.team_id = teams.team_id ORDER BY h.created_at, h.id LIMIT 1) head
+            WHERE teams.team_id IS NOT NULL ORDER BY head.created_at, head.id"""  # noqa: S608 - our own table
+    else:
+        sql = (
+            f"SELECT team_id FROM {table} WHERE {backlog} AND team_id IS NOT NULL "  # noqa: S608
+            "GROUP BY team_id ORDER BY min(created_at), min(id)"
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _skip_reason(decision: Decided) -> str:
+    """A code with values: "no_members", or "no_eligible:" and the filters that removed people."""
     if not decision.candidates:
-        return "team has no members"
-    reasons = Counter(row["filter"] for row in decision.removed)
-    return "no eligible staff: " + ", ".join(f"{name} {count}" for name, count in sorted(reasons.items()))
+        return "no_members"
+    return "no_eligible:" + ",".join(sorted({row["filter"] for row in decision.removed}))
 
 
 def robot_set_paused(*, actor: Staff, paused: bool, reason: str = "") -> RobotSettings:

@@ -8,7 +8,6 @@ replaying the record (`routing.dispatch.replay`) picks the same person.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
@@ -16,32 +15,33 @@ from django.utils.translation import gettext_lazy
 
 from taxservice.cases.models import Task
 from taxservice.org.models import Staff
+from taxservice.routing import dispatch
 from taxservice.routing.dispatch import replay
 from taxservice.routing.models import DispatchDecision
 from taxservice.web.labels import filter_label
 
-# The pipeline writes its reasons in plain English (routing.dispatch.evaluate); these
-# patterns give them back in the reader's language. Anything unknown is shown as is.
-_REASONS = [
-    (re.compile(r"^no handling role in the team$"), gettext_lazy("no handling role in the team")),
-    (re.compile(r"^not on duty$"), gettext_lazy("not on duty")),
-    (re.compile(r"^on leave until (?P<date>.+)$"), gettext_lazy("on leave until %(date)s")),
-    (re.compile(r"^outside working hours$"), gettext_lazy("outside working hours")),
-    (
-        re.compile(r"^at capacity \((?P<load>\d+)/(?P<capacity>\d+)\)$"),
-        gettext_lazy("at capacity (%(load)s/%(capacity)s)"),
-    ),
-    (re.compile(r"^conflict of interest: (?P<reason>.*)$"), gettext_lazy("conflict of interest: %(reason)s")),
-    (re.compile(r"^handled this taxpayer's item last time$"), gettext_lazy("handled this taxpayer's item last time")),
-]
+# The pipeline stores why a filter removed someone as a code with values
+# (routing.dispatch.REASON_*); these give the sentence in the reader's language.
+_REASONS = {
+    dispatch.REASON_NO_HANDLING_ROLE: gettext_lazy("no handling role in the team"),
+    dispatch.REASON_OFF_DUTY: gettext_lazy("not on duty"),
+    dispatch.REASON_ON_LEAVE: gettext_lazy("on leave until %(until)s"),
+    dispatch.REASON_OUTSIDE_HOURS: gettext_lazy("outside working hours"),
+    dispatch.REASON_AT_CAPACITY: gettext_lazy("at capacity (%(load)s/%(capacity)s)"),
+    dispatch.REASON_CONFLICT: gettext_lazy("conflict of interest: %(reason)s"),
+    dispatch.REASON_HANDLED_LAST: gettext_lazy("handled this taxpayer's item last time"),
+}
 
 
-def removal_reason(text: str) -> str:
-    for pattern, template in _REASONS:
-        match = pattern.match(text or "")
-        if match:
-            return str(template) % match.groupdict()
-    return text
+def removal_reason(row: dict) -> str:
+    """One removed row's reason. A code the screens do not know is shown as it is."""
+    template = _REASONS.get(row.get("code", ""))
+    if template is None:
+        return str(row.get("reason") or row.get("code") or "")
+    try:
+        return str(template) % row
+    except (KeyError, TypeError, ValueError):
+        return str(template)
 
 
 @dataclass
@@ -102,7 +102,7 @@ def decision_records(*, task: Task) -> list[DecisionRecord]:
             RemovedRow(
                 name=row.get("name") or name(row.get("staff")),
                 filter=filter_label(row.get("filter", "")),
-                reason=removal_reason(row.get("reason", "")),
+                reason=removal_reason(row),
             )
             for row in d.removed or []
         ]
