@@ -281,7 +281,7 @@ def generate(args: argparse.Namespace) -> World:
     table = Task._meta.db_table
     columns = [
         "case_id", "taxpayer_id", "item_id", "note", "source", "tier", "team_id", "assignee_id", "state",
-        "auto_dispatch", "due_at", "result", "feedback_channel", "created_at", "updated_at",
+        "auto_dispatch", "has_open_alert", "due_at", "result", "feedback_channel", "created_at", "updated_at",
     ]
     started = time.perf_counter()
     with connection.cursor() as cursor, transaction.atomic():
@@ -289,7 +289,7 @@ def generate(args: argparse.Namespace) -> World:
             for n, (taxpayer_id, item_id, team_id, source) in enumerate(jobs):
                 created = first + dt.timedelta(milliseconds=10 * n)
                 copy.write_row(
-                    (None, taxpayer_id, item_id, "", source, Tier.MIDDLE, team_id, None, TaskState.QUEUED, True,
+                    (None, taxpayer_id, item_id, "", source, Tier.MIDDLE, team_id, None, TaskState.QUEUED, True, False,
                      created + dt.timedelta(days=5), "", "", created, created)
                 )
                 if n and n % 25_000 == 0:

@@ -16,14 +16,23 @@ from collections.abc import Sequence
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models
 
+# One encoder for every row: json.dumps with options builds a new encoder per call.
+_encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=DjangoJSONEncoder().default).encode
 
-def insert_rows(model: type[models.Model], fields: Sequence[str], rows: Sequence[Sequence]) -> list[int]:
-    """Insert `rows` (one value per name in `fields`, attnames for foreign keys); return the new ids."""
+
+def insert_rows(
+    model: type[models.Model], fields: Sequence[str], rows: Sequence[Sequence], *, returning: bool = True
+) -> list[int]:
+    """Insert `rows` (one value per name in `fields`, attnames for foreign keys).
+
+    Returns the new ids in order, or [] with `returning=False` (which on PostgreSQL
+    saves drawing them from the sequence first).
+    """
     if not rows:
         return []
     if connection.vendor != "postgresql":
         objs = model.objects.bulk_create([model(**dict(zip(fields, row, strict=True))) for row in rows])
-        return [obj.pk for obj in objs]
+        return [obj.pk for obj in objs] if returning else []
     opts = model._meta
     table = connection.ops.quote_name(opts.db_table)
     columns = [opts.get_field(name) for name in fields]
@@ -31,18 +40,22 @@ def insert_rows(model: type[models.Model], fields: Sequence[str], rows: Sequence
     column_list = ", ".join(connection.ops.quote_name(field.column) for field in columns)
     pk_column = connection.ops.quote_name(opts.pk.column)
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            [opts.db_table, opts.pk.column, len(rows)],
-        )
-        ids = [row[0] for row in cursor.fetchall()]
-        with cursor.cursor.copy(f"COPY {table} ({pk_column}, {column_list}) FROM STDIN") as copy:  # noqa: S608 - our own names
-            for pk, row in zip(ids, rows, strict=True):
+        if returning:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [opts.db_table, opts.pk.column, len(rows)],
+            )
+            ids = [row[0] for row in cursor.fetchall()]
+            column_list = f"{pk_column}, {column_list}"
+        else:
+            ids = []
+        with cursor.cursor.copy(f"COPY {table} ({column_list}) FROM STDIN") as copy:  # noqa: S608 - our own names
+            for n, row in enumerate(rows):
                 if json_at:
                     row = list(row)
                     for i in json_at:
-                        row[i] = json.dumps(row[i], cls=DjangoJSONEncoder, ensure_ascii=False)
-                copy.write_row((pk, *row))
+                        row[i] = _encode_json(row[i])
+                copy.write_row((ids[n], *row) if returning else row)
     return ids
 
 

@@ -140,12 +140,6 @@ class Task(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["assignee", "state"], name="task_assignee_idx"),
             models.Index(fields=["taxpayer", "item"], name="task_taxpayer_item_idx"),
             models.Index(fields=["state", "auto_dispatch", "created_at"], name="task_backlog_idx"),
-            # The robot's backlog per team, oldest first (routing.services.robot_run).
-            models.Index(
-                fields=["team", "created_at", "id"],
-                condition=models.Q(state="queued", auto_dispatch=True),
-                name="task_robot_team_idx",
-            ),
             # The hub queue: alerts first, then oldest first (routing.selectors.hub_queue).
             models.Index(fields=["state", "-has_open_alert", "created_at", "id"], name="task_hub_queue_idx"),
         ]

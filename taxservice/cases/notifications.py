@@ -57,6 +57,7 @@ def notify_for_transitions(*, transition_ids: list[int]) -> int:
         Notification,
         ("recipient_id", "task_id", "transition_id", "message", "created_at", "read_at"),
         [row for row in rows if row[2] not in already],
+        returning=False,
     )
     return len(rows)
 

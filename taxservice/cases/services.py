@@ -405,6 +405,7 @@ def tasks_assign_bulk(*, actor: Staff | None, rows: list[BulkAssignment]) -> lis
         TaskAssignment,
         ("task_id", "staff_id", "active", "assigned_at", "ended_at"),
         [(row.task_id, row.staff_id, True, now, None) for row in rows],
+        returning=False,
     )
     log_ids = insert_rows(
         TaskTransition,

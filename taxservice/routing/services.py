@@ -1,11 +1,20 @@
 """Writes of the hub: intake and screening, dispatch, routing-rule changes, the robot.
 
-Locking protocol (to keep concurrent dispatchers deadlock-free):
+Locking protocol (keeps concurrent dispatchers deadlock-free and capacity exact):
 1. task rows first (a claim with SKIP LOCKED, or one row with FOR UPDATE);
-2. then, in one ascending pass, the staff rows of every team those tasks are queued for.
+2. then staff rows, always in one ascending pass, and nothing after them but writes.
 All row locks are FOR NO KEY UPDATE, which foreign-key checks (KEY SHARE) do not wait on.
-Holding the staff rows makes the load count exact: no other dispatcher can add work to
-those people until this transaction commits, so capacity is never overshot.
+
+Two ways to use the staff locks:
+- *Pessimistic* (a coordinator's "dispatch now", and the robot's fallback): lock every
+  member of the task's team, then read loads and decide. Nobody else can add work to
+  those people until the transaction commits.
+- *Optimistic* (the robot's batches): read loads without locks, decide, write, then lock
+  only the people chosen and count their open tasks again. Counted after the lock, the
+  figure includes every other dispatcher's committed work, so a batch that would put
+  anyone over capacity is rolled back to a savepoint and redone pessimistically. Staff
+  rows are then held only for that recount and the commit, so parallel robot workers
+  do not queue behind each other's whole batch.
 """
 
 from __future__ import annotations
@@ -15,7 +24,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -185,14 +194,19 @@ DECISION_FIELDS = (
 
 
 def _dispatch_batch_locked(
-    *, tasks: list[dispatch.TaskRef], actor: Staff | None, seeds: dict[int, int | None] | None = None
+    *, tasks: list[dispatch.TaskRef], actor: Staff | None, seeds: dict[int, int | None] | None = None,
+    verify_capacity: bool = False,
 ) -> list[Decided]:
-    """Dispatch queued tasks, holding their row locks and their teams' staff locks.
+    """Dispatch queued tasks, holding their row locks.
 
     The pipeline reads everything for the batch at once (`dispatch.load_context`), then
     decides task by task in memory, so the people chosen earlier in the batch count
     against capacity for the later ones. Writes are set-based: the decisions in one
     `insert_rows`, the assignments through `tasks_assign_bulk`.
+
+    Either the caller already holds the staff locks of the tasks' teams (pessimistic), or
+    `verify_capacity` makes this lock the chosen people after the writes and raise
+    CapacityOvershoot if anyone would be over capacity (optimistic; see the module docstring).
     """
     now = timezone.now()
     seeds = seeds or {}
@@ -245,6 +259,8 @@ def _dispatch_batch_locked(
             for d in assigned
         ],
     )
+    if verify_capacity and assigned:
+        _verify_capacity(chosen=Counter(d.chosen_id for d in assigned), ctx=ctx)
     alerted = [d.task.id for d in assigned if d.task.has_open_alert]
     if alerted:
         HubAlert.resolve_for(task_ids=alerted, now=now)
@@ -252,6 +268,24 @@ def _dispatch_batch_locked(
         if decision.outcome != DispatchDecision.Outcome.ASSIGNED:
             _not_assigned(decision=decision, actor=actor, now=now)
     return decided
+
+
+class CapacityOvershoot(Exception):  # noqa: N818 - a signal to redo, not an error anyone sees
+    """An optimistic batch would put someone over capacity: roll it back and redo it locked."""
+
+
+def _verify_capacity(*, chosen: Counter, ctx: dispatch.BatchContext) -> None:
+    """Lock the people this batch chose (ascending) and count their open tasks afresh.
+
+    The count sees every other dispatcher's committed work and this batch's own writes,
+    so it is the load these people will have when this transaction commits.
+    """
+    staff_ids = sorted(chosen)
+    list(Staff.objects.select_for_update(no_key=True).filter(pk__in=staff_ids).order_by("pk").values_list("pk", flat=True))
+    capacity = {m.pk: m.capacity for members in ctx.members.values() for m in members}
+    for staff_id, load in dispatch.staff_loads(staff_ids).items():
+        if load > capacity[staff_id]:
+            raise CapacityOvershoot(staff_id)
 
 
 def _districts_of(branch_ids: set[int]) -> dict[int, int | None]:
@@ -284,9 +318,6 @@ def _not_assigned(*, decision: Decided, actor: Staff | None, now) -> None:  # no
 
 # --- the auto-dispatch robot --------------------------------------------------------------
 
-# The first key of the advisory locks a sweeping robot takes on a team (the second is the team id).
-_SWEEP_LOCK_SPACE = 0x7A5D
-
 
 def robot_backlog():  # noqa: ANN201
     """Queued tasks screening marked for the robot, oldest first."""
@@ -294,12 +325,10 @@ def robot_backlog():  # noqa: ANN201
 
 
 def robot_run(*, trigger: str, task_ids: list[int] | None = None, batch_size: int = 200, limit: int | None = None) -> RobotRun:
-    """Dispatch `task_ids`, or the whole backlog, in batches claimed with SKIP LOCKED.
+    """Dispatch `task_ids`, or the whole backlog oldest-first, in batches claimed with SKIP LOCKED.
 
-    A sweep (no `task_ids`) works team by team, each team oldest first. On PostgreSQL a
-    sweeping worker takes a team's advisory lock before claiming from it and prefers
-    teams no other worker holds, so parallel workers dispatch different teams side by
-    side instead of queueing for the same staff row locks. Idempotent: a task already
+    Each batch is decided optimistically and redone under the team's staff locks only if
+    it would overshoot someone's capacity (module docstring). Idempotent: a task already
     assigned, or claimed by another worker, is skipped.
     """
     started = timezone.now()
@@ -311,37 +340,31 @@ def robot_run(*, trigger: str, task_ids: list[int] | None = None, batch_size: in
         )
     dispatched = 0
     skipped: Counter[str] = Counter()
-    cursors: dict[int | None, tuple] = {}  # team (None: the task_ids run) -> last (created_at, id) claimed
-    finished: set[int] = set()  # teams with nothing left for this run
+    cursor: tuple | None = None
     done = 0
     while limit is None or done < limit:
-        size = batch_size if limit is None else min(batch_size, limit - done)
         with transaction.atomic():
             qs = robot_backlog()
             if task_ids is not None:
-                team_id = None
                 qs = qs.filter(pk__in=task_ids)
-            else:
-                team_id = _sweep_team(exclude=finished)
-                if team_id is None:
-                    break
-                qs = qs.filter(team_id=team_id)
-            cursor = cursors.get(team_id)
             if cursor is not None:
                 qs = qs.filter(created_at__gte=cursor[0]).exclude(created_at=cursor[0], id__lte=cursor[1])
+            size = batch_size if limit is None else min(batch_size, limit - done)
             claimed = dispatch.task_refs(qs.select_for_update(of=("self",), skip_locked=True, no_key=True)[:size])
             if not claimed:
-                if team_id is None:
-                    break
-                finished.add(team_id)
-                continue
-            lock_staff_of_teams(sorted({task.team_id for task in claimed}))
-            for decision in _dispatch_batch_locked(tasks=claimed, actor=None):
+                break
+            try:
+                with transaction.atomic():
+                    decided = _dispatch_batch_locked(tasks=claimed, actor=None, verify_capacity=True)
+            except CapacityOvershoot:
+                lock_staff_of_teams(sorted({task.team_id for task in claimed}))
+                decided = _dispatch_batch_locked(tasks=claimed, actor=None)
+            for decision in decided:
                 if decision.outcome == DispatchDecision.Outcome.ASSIGNED:
                     dispatched += 1
                 else:
                     skipped[_skip_reason(decision)] += 1
-            cursors[team_id] = (claimed[-1].created_at, claimed[-1].id)
+            cursor = (claimed[-1].created_at, claimed[-1].id)
             done += len(claimed)
     run_kwargs = {
         "trigger": trigger,
@@ -356,54 +379,6 @@ def robot_run(*, trigger: str, task_ids: list[int] | None = None, batch_size: in
         # claim): an idempotent no-op, not a run worth a log row.
         return RobotRun(**run_kwargs)
     return RobotRun.objects.create(**run_kwargs)
-
-
-def _sweep_team(*, exclude: set[int]) -> int | None:
-    """The team a sweeping worker dispatches next, or None when no team has a backlog.
-
-    Teams are taken by the age of their oldest queued task. On PostgreSQL the worker
-    takes the team's transaction-level advisory lock: the first team nobody else holds,
-    or else it waits for the oldest one. It holds nothing else while it waits, so the
-    wait cannot deadlock (routing locks: task rows, then staff rows).
-    """
-    teams = [team for team in _backlog_teams() if team not in exclude]
-    if not teams or connection.vendor != "postgresql":
-        return teams[0] if teams else None
-    with connection.cursor() as cursor:
-        for team in teams:
-            cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [_SWEEP_LOCK_SPACE, team])
-            if cursor.fetchone()[0]:
-                return team
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_SWEEP_LOCK_SPACE, teams[0]])
-    return teams[0]
-
-
-def _backlog_teams() -> list[int]:
-    """Teams with a robot backlog, oldest head first. One index probe per team on PostgreSQL
-    (a skip scan over task_robot_team_idx), whatever the length of the backlog."""
-    table = Task._meta.db_table
-    backlog = "state = 'queued' AND auto_dispatch"
-    if connection.vendor == "postgresql":
-        sql = f"""
-            WITH RECURSIVE teams(team_id) AS (
-                (SELECT team_id FROM {table} WHERE {backlog} AND team_id IS NOT NULL ORDER BY team_id LIMIT 1)
-                UNION ALL
-                SELECT (SELECT t.team_id FROM {table} t WHERE t.{backlog.replace(" AND ", " AND t.")}
-                        AND t.team_id > teams.team_id ORDER BY t.team_id LIMIT 1)
-                FROM teams WHERE teams.team_id IS NOT NULL
-            )
-            SELECT teams.team_id FROM teams
-            CROSS JOIN LATERAL (SELECT h.created_at, h.id FROM {table} h WHERE h.{backlog.replace(" AND ", " AND h.")}
-                                AND h.team_id = teams.team_id ORDER BY h.created_at, h.id LIMIT 1) head
-            WHERE teams.team_id IS NOT NULL ORDER BY head.created_at, head.id"""  # noqa: S608 - our own table
-    else:
-        sql = (
-            f"SELECT team_id FROM {table} WHERE {backlog} AND team_id IS NOT NULL "  # noqa: S608
-            "GROUP BY team_id ORDER BY min(created_at), min(id)"
-        )
-    with connection.cursor() as cursor:
-        cursor.execute(sql)
-        return [row[0] for row in cursor.fetchall()]
 
 
 def _skip_reason(decision: Decided) -> str:

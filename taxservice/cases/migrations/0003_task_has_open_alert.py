@@ -29,10 +29,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='task',
-            index=models.Index(condition=models.Q(('auto_dispatch', True), ('state', 'queued')), fields=['team', 'created_at', 'id'], name='task_robot_team_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='task',
             index=models.Index(fields=['state', '-has_open_alert', 'created_at', 'id'], name='task_hub_queue_idx'),
         ),
         migrations.RunPython(mark_open_alerts, migrations.RunPython.noop),
