@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Case, CharField, Count, Exists, OuterRef, Prefetch, Q, QuerySet, Value, When
+from django.db.models import Case, CharField, Count, Prefetch, Q, QuerySet, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -91,10 +91,6 @@ class Clock:
         }[bucket]
 
 
-def _open_alert():  # noqa: ANN202
-    return HubAlert.objects.filter(task=OuterRef("pk"), resolved_at__isnull=True)
-
-
 def _base(*, staff: Staff, state: str | None) -> QuerySet[Task]:
     """Tasks in `state` (None: every hub state) the staff member may see, alerts first.
 
@@ -104,7 +100,7 @@ def _base(*, staff: Staff, state: str | None) -> QuerySet[Task]:
         return hub_selectors.hub_queue(staff=staff, filters={})
     qs = case_selectors.task_list_for_staff(staff=staff)
     qs = qs.filter(state=state) if state else qs.filter(state__in=HUB_STATES)
-    return qs.annotate(has_alert=Exists(_open_alert())).order_by("-has_alert", "created_at", "id")
+    return qs.order_by("-has_open_alert", "created_at", "id")
 
 
 def _narrowed(qs: QuerySet[Task], *, filters: dict, clock: Clock, skip: str = "") -> QuerySet[Task]:
@@ -117,7 +113,7 @@ def _narrowed(qs: QuerySet[Task], *, filters: dict, clock: Clock, skip: str = ""
     if filters.get("tier"):
         qs = qs.filter(tier=filters["tier"])
     if filters.get("alerts") and skip != "alerts":
-        qs = qs.filter(has_alert=True)
+        qs = qs.filter(has_open_alert=True)
     if filters.get("age") and skip != "age":
         qs = qs.filter(clock.age_filter(filters["age"]))
     if filters.get("due") and skip != "due":
@@ -175,7 +171,7 @@ def hub_facets(*, staff: Staff, filters: dict, clock: Clock) -> dict[str, list[F
     by_due = {row["due_bucket"]: row["n"] for row in grouped("due", "due_bucket", due_bucket=clock.due_bucket())}
     facets["due"] = [FacetValue(bucket, str(label), by_due.get(bucket, 0)) for bucket, label in DUE_BUCKETS]
 
-    by_alert = {row["has_alert"]: row["n"] for row in grouped("alerts", "has_alert")}
+    by_alert = {row["has_open_alert"]: row["n"] for row in grouped("alerts", "has_open_alert")}
     facets["alerts"] = [FacetValue("true", str(_("With an open alert")), by_alert.get(True, 0))]
     return facets
 

@@ -42,8 +42,7 @@ def insert_rows(
     with connection.cursor() as cursor:
         if returning:
             cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                [opts.db_table, opts.pk.column, len(rows)],
+                "SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [_sequence(cursor, opts), len(rows)]
             )
             ids = [row[0] for row in cursor.fetchall()]
             column_list = f"{pk_column}, {column_list}"
@@ -57,6 +56,17 @@ def insert_rows(
                         row[i] = _encode_json(row[i])
                 copy.write_row((ids[n], *row) if returning else row)
     return ids
+
+
+_sequences: dict[str, str] = {}
+
+
+def _sequence(cursor, opts) -> str:  # noqa: ANN001
+    """The table's id sequence, looked up once per process (per row it would cost more than nextval)."""
+    if opts.db_table not in _sequences:
+        cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [opts.db_table, opts.pk.column])
+        _sequences[opts.db_table] = cursor.fetchone()[0]
+    return _sequences[opts.db_table]
 
 
 def id_list_sql(column: str, ids: Sequence[int]) -> tuple[str, list]:

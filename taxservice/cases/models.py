@@ -259,7 +259,10 @@ TRANSITION_CHOICES = [(name, name) for name in TRANSITION_METHODS]
 class TaskTransition(models.Model):
     """One append-only row per state change. Durations and indicators derive from it."""
 
-    task = models.ForeignKey(Task, verbose_name=_("task"), on_delete=models.PROTECT, related_name="transitions")
+    # Indexed by transition_task_at_idx (task, at), which serves every lookup by task.
+    task = models.ForeignKey(
+        Task, verbose_name=_("task"), on_delete=models.PROTECT, related_name="transitions", db_index=False
+    )
     transition = models.CharField(_("transition"), max_length=32)
     from_state = models.CharField(_("from state"), max_length=24, choices=TaskState.choices, blank=True)
     to_state = models.CharField(_("to state"), max_length=24, choices=TaskState.choices)
@@ -348,7 +351,8 @@ class TaskIntake(models.Model):
 class Notification(models.Model):
     """A message to a staff member, written by a Celery task after a transition commits."""
 
-    recipient = models.ForeignKey(Staff, on_delete=models.CASCADE, related_name="notifications")
+    # Indexed by the unique (recipient, transition) constraint, which serves lookups by recipient.
+    recipient = models.ForeignKey(Staff, on_delete=models.CASCADE, related_name="notifications", db_index=False)
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="notifications")
     transition = models.ForeignKey(TaskTransition, on_delete=models.CASCADE, related_name="notifications")
     message = models.CharField(_("message"), max_length=200)

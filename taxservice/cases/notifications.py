@@ -49,16 +49,18 @@ def notify_for_transitions(*, transition_ids: list[int]) -> int:
         for pk, task_id, name, reason, assignee_id, item_name in logs
         if name in _MESSAGES and assignee_id is not None
     ]
-    already = set(
-        Notification.objects.filter(transition_id__in=[row[2] for row in rows]).values_list("transition_id", flat=True)
-    ) if rows else set()
-    # A retried task writes only what is missing; the unique constraint stops a race.
-    insert_rows(
-        Notification,
-        ("recipient_id", "task_id", "transition_id", "message", "created_at", "read_at"),
-        [row for row in rows if row[2] not in already],
-        returning=False,
-    )
+    if not rows:
+        return 0
+    columns = ("recipient_id", "task_id", "transition_id", "message", "created_at", "read_at")
+    try:
+        with transaction.atomic():
+            insert_rows(Notification, columns, rows, returning=False)
+    except IntegrityError:
+        # A retry after a partial failure: write only what is missing.
+        already = set(
+            Notification.objects.filter(transition_id__in=[row[2] for row in rows]).values_list("transition_id", flat=True)
+        )
+        insert_rows(Notification, columns, [row for row in rows if row[2] not in already], returning=False)
     return len(rows)
 
 

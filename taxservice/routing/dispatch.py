@@ -70,6 +70,10 @@ class Member:
     on_duty: bool
     capacity: int
     handling: bool  # holds a handling role (team member or expert)
+    key: str = ""  # str(pk): the key of the decision record's `loads`
+
+    def __post_init__(self) -> None:
+        self.key = str(self.pk)
 
 
 # Why a filter removed someone: a code, with the values the sentence needs. The screens
@@ -109,11 +113,18 @@ class BatchContext:
     round_robin: dict[int, int | None]  # team id -> last chosen staff id
     # (team id, filters) -> (removed by the filters that do not depend on the task, still in)
     _static: dict[tuple[int, tuple[str, ...]], tuple[list[dict], list[Member]]] = field(default_factory=dict)
+    _candidates: dict[int, list[int]] = field(default_factory=dict)
 
     def record_choice(self, *, task: TaskRef, staff_id: int) -> None:
         self.loads[staff_id] = self.loads.get(staff_id, 0) + 1
         self.last_handler[(task.taxpayer_id, task.item_id)] = staff_id
         self.round_robin[task.team_id] = staff_id
+
+    def candidates(self, team_id: int) -> list[int]:
+        """The team's member ids in ascending order (one list per team, shared by its decisions)."""
+        if team_id not in self._candidates:
+            self._candidates[team_id] = [m.pk for m in self.members.get(team_id, [])]
+        return self._candidates[team_id]
 
     def static_filters(self, team_id: int, filters: tuple[str, ...]) -> tuple[list[dict], list[Member]]:
         """Membership and duty do not depend on the task: worked out once per team and batch."""
@@ -256,7 +267,7 @@ def _last_choices(team_ids) -> list[tuple[int, int]]:  # noqa: ANN001
     rows = []
     for team_id in team_ids:
         chosen = (
-            DispatchDecision.objects.filter(team_id=team_id, chosen__isnull=False)
+            DispatchDecision.objects.filter(team_id=team_id, outcome=DispatchDecision.Outcome.ASSIGNED)
             .order_by("-at", "-id")
             .values_list("chosen_id", flat=True)
             .first()
@@ -270,12 +281,11 @@ def evaluate(
     *, task: TaskRef, filters: tuple[str, ...], chooser: str, seed: int | None, ctx: BatchContext
 ) -> PipelineResult:
     """Run the filters and the chooser for one task against the batch context. No queries."""
-    members = ctx.members.get(task.team_id, [])
     state = {"last": ctx.round_robin.get(task.team_id)} if chooser == Chooser.ROUND_ROBIN else {}
     static_removed, alive = ctx.static_filters(task.team_id, filters)
     removed = list(static_removed)
     result = PipelineResult(
-        candidates=[m.pk for m in members], removed=removed, chooser=chooser, seed=seed, chooser_state=state
+        candidates=ctx.candidates(task.team_id), removed=removed, chooser=chooser, seed=seed, chooser_state=state
     )
     loads = ctx.loads
     if "capacity" in filters:
@@ -304,7 +314,7 @@ def evaluate(
             removed.append({"staff": last, "filter": "rotation", "code": REASON_HANDLED_LAST})
             alive = [m for m in alive if m.pk != last]
     result.eligible = [m.pk for m in alive]
-    result.loads = {str(m.pk): loads.get(m.pk, 0) for m in alive}
+    result.loads = {m.key: loads.get(m.pk, 0) for m in alive}
     result.chosen_id = choose(chooser=chooser, eligible=result.eligible, loads=result.loads, seed=seed, state=state)
     return result
 

@@ -201,22 +201,37 @@ class DispatchDecision(models.Model):
         NO_CANDIDATE = "no_candidate", _("No candidate left")
         TO_COORDINATION_POST = "to_coordination_post", _("Sent to the coordination post")
 
+    # An append-only record, written by the robot a thousand rows at a time. Its references
+    # to the actor, rule, team and chosen person are kept by the ORM (PROTECT) and not by
+    # database constraints or indexes: no per-row foreign-key trigger and four fewer index
+    # inserts on the dispatcher's hot path (bench/README.md). Reads go by task, or by team
+    # through decision_team_idx.
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="dispatch_decisions")
     at = models.DateTimeField(_("at"), default=timezone.now)
     actor = models.ForeignKey(
-        Staff, null=True, blank=True, on_delete=models.PROTECT, related_name="+", help_text=_("Empty: the robot.")
+        Staff, null=True, blank=True, on_delete=models.PROTECT, related_name="+", help_text=_("Empty: the robot."),
+        db_index=False, db_constraint=False,
     )
-    rule = models.ForeignKey(RoutingRule, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    rule = models.ForeignKey(
+        RoutingRule, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False,
+        db_constraint=False,
+    )
     rule_version = models.PositiveIntegerField(null=True, blank=True)
-    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
     candidates = models.JSONField(_("candidates"), default=list, help_text=_("Staff ids of the team, in id order."))
-    removed = models.JSONField(_("removed"), default=list, help_text=_("[{staff, name, filter, reason}]"))
+    removed = models.JSONField(
+        _("removed"), default=list, help_text=_("[{staff, filter, code, …values}]: see routing.dispatch.REASON_*")
+    )
     eligible = models.JSONField(_("eligible"), default=list)
     loads = models.JSONField(_("open tasks per eligible staff id"), default=dict)
     chooser = models.CharField(_("chooser"), max_length=16, choices=Chooser.choices)
     chooser_state = models.JSONField(_("chooser state"), default=dict, help_text=_("e.g. the round-robin pointer."))
     seed = models.BigIntegerField(_("random seed"), null=True, blank=True)
-    chosen = models.ForeignKey(Staff, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    chosen = models.ForeignKey(
+        Staff, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
     outcome = models.CharField(_("outcome"), max_length=24, choices=Outcome.choices)
 
     class Meta:

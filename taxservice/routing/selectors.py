@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery
+from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -13,7 +13,6 @@ from taxservice.cases import selectors
 from taxservice.cases.models import Task, TaskState
 from taxservice.org.models import Staff
 from taxservice.routing.dispatch import LOAD_STATES
-from taxservice.routing.models import HubAlert
 
 
 def hub_queue(*, staff: Staff, filters) -> QuerySet[Task]:  # noqa: ANN001 - a QueryDict or dict
@@ -21,12 +20,11 @@ def hub_queue(*, staff: Staff, filters) -> QuerySet[Task]:  # noqa: ANN001 - a Q
 
     Raises ValueError for a filter value it cannot read.
     """
-    open_alert = HubAlert.objects.filter(task=OuterRef("pk"), resolved_at__isnull=True)
     qs = (
         selectors.task_list_for_staff(staff=staff)
         .filter(state=TaskState.QUEUED)
-        .annotate(has_alert=Exists(open_alert))
-        .order_by("-has_alert", "created_at", "id")
+        # Matches the task_hub_queue_idx index (state, -has_open_alert, created_at, id).
+        .order_by("-has_open_alert", "created_at", "id")
     )
     if filters.get("team"):
         qs = qs.filter(team__code=filters["team"])
@@ -35,7 +33,7 @@ def hub_queue(*, staff: Staff, filters) -> QuerySet[Task]:  # noqa: ANN001 - a Q
     if filters.get("tier"):
         qs = qs.filter(tier=filters["tier"])
     if filters.get("alerts") == "true":
-        qs = qs.filter(has_alert=True)
+        qs = qs.filter(has_open_alert=True)
     if filters.get("older_than_hours"):
         try:
             hours = int(filters["older_than_hours"])
