@@ -190,7 +190,7 @@ TAXSERVICE_WORKING_HOURS = env_str("TAXSERVICE_WORKING_HOURS", "")
 # runs them in the request (the tests use it). With a broker they go to the workers.
 TAXSERVICE_BACKGROUND_JOBS = env_str("TAXSERVICE_BACKGROUND_JOBS", "auto")
 # How many queued tasks one robot claim takes at once.
-TAXSERVICE_ROBOT_BATCH = env_int("TAXSERVICE_ROBOT_BATCH", 200)
+TAXSERVICE_ROBOT_BATCH = env_int("TAXSERVICE_ROBOT_BATCH", 1000)
 # How often Celery beat runs the robot's backlog sweep, in seconds.
 TAXSERVICE_ROBOT_SWEEP_SECONDS = env_int("TAXSERVICE_ROBOT_SWEEP_SECONDS", 60)
 CELERY_BEAT_SCHEDULE = {
