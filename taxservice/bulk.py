@@ -1,17 +1,23 @@
-"""Set-based writes for the dispatcher's hot path.
+"""Set-based reads and writes for the dispatcher's hot path.
 
 `insert_rows` writes many rows of one model and returns their ids in order. On
 PostgreSQL it takes the ids from the table's sequence in one query and streams the rows
-with `COPY … FROM STDIN`, which costs a fraction of an `INSERT … VALUES` with thousands
-of bound parameters (bench/README.md). Elsewhere (SQLite) it falls back to
-`bulk_create`. Either way it runs in the caller's transaction and skips `save()` and
-signals, like `bulk_create`; callers pass plain column values (`task_id`, not `task`).
+with `COPY … FROM STDIN`, formatting the text rows itself: this costs a fraction of an
+`INSERT … VALUES` with thousands of bound parameters, or of psycopg's per-value
+`write_row` (bench/README.md). Elsewhere (SQLite) it falls back to `bulk_create`. Either
+way it runs in the caller's transaction and skips `save()` and signals, like
+`bulk_create`; callers pass plain column values (`task_id`, not `task`).
+
+Long id lists travel to PostgreSQL as one array literal (`id_array`, and the `in_ids`
+lookup: `Task.objects.filter(pk__in_ids=ids)`) rather than as one bound parameter per
+id, which psycopg and Django both handle in Python, id by id.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models
@@ -20,42 +26,91 @@ from django.db import connection, models
 _encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=DjangoJSONEncoder().default).encode
 
 
+class RawJSON(str):
+    """A value for a JSONField that is already JSON text: `insert_rows` writes it as it is.
+
+    Lets a caller encode a value shared by many rows (a team's candidate list) once.
+    """
+
+    __slots__ = ()
+
+
 def insert_rows(
     model: type[models.Model], fields: Sequence[str], rows: Sequence[Sequence], *, returning: bool = True
 ) -> list[int]:
     """Insert `rows` (one value per name in `fields`, attnames for foreign keys).
 
-    Returns the new ids in order, or [] with `returning=False` (which on PostgreSQL
-    saves drawing them from the sequence first).
+    Values may be None, bool, int, str, datetime/date, or (for JSON fields) anything
+    JSON-encodable or a `RawJSON`. Returns the new ids in order, or [] with
+    `returning=False` (which on PostgreSQL saves drawing them from the sequence).
     """
     if not rows:
         return []
-    if connection.vendor != "postgresql":
-        objs = model.objects.bulk_create([model(**dict(zip(fields, row, strict=True))) for row in rows])
-        return [obj.pk for obj in objs] if returning else []
     opts = model._meta
-    table = connection.ops.quote_name(opts.db_table)
     columns = [opts.get_field(name) for name in fields]
     json_at = [i for i, field in enumerate(columns) if isinstance(field, models.JSONField)]
+    if connection.vendor != "postgresql":
+        objs = model.objects.bulk_create([model(**_python_values(fields, row, json_at)) for row in rows])
+        return [obj.pk for obj in objs] if returning else []
+    table = connection.ops.quote_name(opts.db_table)
     column_list = ", ".join(connection.ops.quote_name(field.column) for field in columns)
-    pk_column = connection.ops.quote_name(opts.pk.column)
     with connection.cursor() as cursor:
+        ids: list[int] = []
         if returning:
             cursor.execute(
                 "SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [_sequence(cursor, opts), len(rows)]
             )
             ids = [row[0] for row in cursor.fetchall()]
-            column_list = f"{pk_column}, {column_list}"
-        else:
-            ids = []
+            column_list = f"{connection.ops.quote_name(opts.pk.column)}, {column_list}"
+        text = _copy_text(rows, json_at=set(json_at), ids=ids)
         with cursor.cursor.copy(f"COPY {table} ({column_list}) FROM STDIN") as copy:  # noqa: S608 - our own names
-            for n, row in enumerate(rows):
-                if json_at:
-                    row = list(row)
-                    for i in json_at:
-                        row[i] = _encode_json(row[i])
-                copy.write_row((ids[n], *row) if returning else row)
+            copy.write(text)
     return ids
+
+
+def _python_values(fields: Sequence[str], row: Sequence, json_at: list[int]) -> dict:
+    values = dict(zip(fields, row, strict=True))
+    for i in json_at:
+        if isinstance(row[i], RawJSON):
+            values[fields[i]] = json.loads(row[i])
+    return values
+
+
+def _copy_text(rows: Iterable[Sequence], *, json_at: set[int], ids: list[int]) -> str:
+    """The rows in COPY's text format: tab-separated, \\N for NULL, backslash escapes."""
+    cache: dict[int, str] = {}  # id(value) -> text, for values repeated across rows (the batch's `now`)
+    lines = []
+    for n, row in enumerate(rows):
+        out = [str(ids[n])] if ids else []
+        for i, value in enumerate(row):
+            if value is None:
+                out.append("\\N")
+            elif i in json_at:
+                out.append(_escape(value if isinstance(value, RawJSON) else _encode_json(value)))
+            elif value is True or value is False:
+                out.append("t" if value else "f")
+            elif isinstance(value, int):
+                out.append(str(value))
+            elif isinstance(value, str):
+                out.append(_escape(value))
+            elif isinstance(value, dt.date):
+                key = id(value)
+                if key not in cache:
+                    cache[key] = value.isoformat()
+                out.append(cache[key])
+            else:
+                raise TypeError(f"insert_rows cannot write {type(value).__name__} values")
+        lines.append("\t".join(out))
+    lines.append("")
+    return "\n".join(lines)
+
+
+def _escape(text: str) -> str:
+    if "\\" in text:
+        text = text.replace("\\", "\\\\")
+    if "\t" in text or "\n" in text or "\r" in text:
+        text = text.replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return text
 
 
 _sequences: dict[str, str] = {}
@@ -69,8 +124,35 @@ def _sequence(cursor, opts) -> str:  # noqa: ANN001
     return _sequences[opts.db_table]
 
 
+def id_array(ids: Iterable[int]) -> str:
+    """A PostgreSQL array literal of integer ids, e.g. '{1,2,3}': bind it with ::bigint[]."""
+    return "{" + ",".join(map(str, map(int, ids))) + "}"
+
+
 def id_list_sql(column: str, ids: Sequence[int]) -> tuple[str, list]:
-    """`column IN (…)` for many ids: one array parameter on PostgreSQL, a list elsewhere."""
+    """`column IN (…)` for many ids: one array literal on PostgreSQL, a list elsewhere."""
     if connection.vendor == "postgresql":
-        return f"{column} = ANY(%s)", [list(ids)]
+        return f"{column} = ANY(%s::bigint[])", [id_array(ids)]
     return f"{column} IN ({', '.join(['%s'] * len(ids))})", list(ids)
+
+
+@models.Field.register_lookup
+class InIds(models.Lookup):
+    """`field__in_ids=[…]`: `IN` for integer ids, bound as one array on PostgreSQL."""
+
+    lookup_name = "in_ids"
+
+    def get_prep_lookup(self):  # noqa: ANN201
+        return [int(value) for value in self.rhs]
+
+    def as_sql(self, compiler, connection):  # noqa: ANN001, ANN201 - Django's signature
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        if not self.rhs:
+            return "1 = 0", list(lhs_params)
+        if connection.vendor == "postgresql":
+            return f"{lhs} = ANY(%s::bigint[])", [*lhs_params, id_array(self.rhs)]
+        return f"{lhs} IN ({', '.join(['%s'] * len(self.rhs))})", [*lhs_params, *self.rhs]
+
+
+# Foreign keys keep a lookup registry of their own.
+models.ForeignObject.register_lookup(InIds)

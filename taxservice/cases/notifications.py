@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from taxservice import bulk  # noqa: F401 - registers the in_ids lookup
 from taxservice.bulk import insert_rows
 from taxservice.cases.models import Notification, TaskTransition
 
@@ -40,7 +41,7 @@ def notify_for_transitions(*, transition_ids: list[int]) -> int:
     """
     # By primary key only: a filter on the task's columns here made PostgreSQL pick a plan
     # that walks every assigned task once the table grows (see bench/README.md).
-    logs = TaskTransition.objects.filter(pk__in=transition_ids).values_list(
+    logs = TaskTransition.objects.filter(pk__in_ids=transition_ids).values_list(
         "pk", "task_id", "transition", "reason", "task__assignee_id", "task__item__name"
     )
     now = timezone.now()
@@ -58,7 +59,7 @@ def notify_for_transitions(*, transition_ids: list[int]) -> int:
     except IntegrityError:
         # A retry after a partial failure: write only what is missing.
         already = set(
-            Notification.objects.filter(transition_id__in=[row[2] for row in rows]).values_list("transition_id", flat=True)
+            Notification.objects.filter(transition_id__in_ids=[row[2] for row in rows]).values_list("transition_id", flat=True)
         )
         insert_rows(Notification, columns, [row for row in rows if row[2] not in already], returning=False)
     return len(rows)

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition, can_proceed
 
-from taxservice.bulk import id_list_sql, insert_rows
+from taxservice.bulk import id_array, id_list_sql, insert_rows
 from taxservice.cases import policy
 from taxservice.cases.calendar import due_at as compute_due_at
 from taxservice.cases.exceptions import (
@@ -434,7 +434,7 @@ def _assign_rows(*, rows: list[BulkAssignment], now) -> int:  # noqa: ANN001
     table = connection.ops.quote_name(Task._meta.db_table)
     if connection.vendor == "postgresql":
         source = "unnest(%s::bigint[], %s::bigint[]) AS v(column1, column2)"
-        pairs = [[row.task_id for row in rows], [row.staff_id for row in rows]]
+        pairs = [id_array(row.task_id for row in rows), id_array(row.staff_id for row in rows)]
     else:
         source = f"(VALUES {', '.join(['(%s, %s)'] * len(rows))}) AS v"
         pairs = [value for row in rows for value in (row.task_id, row.staff_id)]

@@ -18,6 +18,7 @@ from django.db import connection
 from django.db.models import Count
 from django.utils import timezone
 
+from taxservice.bulk import id_array
 from taxservice.cases.models import Task, TaskAssignment, TaskState
 from taxservice.org.models import Role, Staff, StaffRole
 from taxservice.routing.models import Chooser, DispatchDecision, StaffConflict, StaffLeave
@@ -211,7 +212,7 @@ def load_context(*, tasks: list[TaskRef], now: dt.datetime, need_round_robin: bo
     conflicts = {
         (staff_id, taxpayer_id): reason
         for staff_id, taxpayer_id, reason in StaffConflict.objects.filter(
-            taxpayer_id__in=taxpayer_ids, staff_id__in=staff_ids
+            taxpayer_id__in_ids=taxpayer_ids, staff_id__in=staff_ids
         ).values_list("staff_id", "taxpayer_id", "reason")
     }
     round_robin: dict[int, int | None] = dict.fromkeys(team_ids)
@@ -243,8 +244,8 @@ def last_handlers(tasks: list[TaskRef]) -> dict[tuple[int, int], int]:
     batch_ids = [task.id for task in tasks]
     if connection.vendor == "postgresql":
         source = "unnest(%s::bigint[], %s::bigint[]) AS v(column1, column2)"
-        params = [[p[0] for p in pairs], [p[1] for p in pairs], batch_ids]
-        exclude = "a.task_id <> ALL(%s)"
+        params = [id_array(p[0] for p in pairs), id_array(p[1] for p in pairs), id_array(batch_ids)]
+        exclude = "a.task_id <> ALL(%s::bigint[])"
     else:
         source = f"(VALUES {', '.join(['(%s, %s)'] * len(pairs))}) AS v"
         params = [value for pair in pairs for value in pair] + batch_ids
@@ -313,10 +314,21 @@ def evaluate(
         if last is not None and any(m.pk == last for m in alive):
             removed.append({"staff": last, "filter": "rotation", "code": REASON_HANDLED_LAST})
             alive = [m for m in alive if m.pk != last]
-    result.eligible = [m.pk for m in alive]
-    result.loads = {m.key: loads.get(m.pk, 0) for m in alive}
-    result.chosen_id = choose(chooser=chooser, eligible=result.eligible, loads=result.loads, seed=seed, state=state)
+    # Nobody removed: the eligible list is the team's shared candidate list (its JSON is
+    # then encoded once per team and batch, services._dispatch_batch_locked).
+    result.eligible = result.candidates if not removed else [m.pk for m in alive]
+    pairs = [(loads.get(m.pk, 0), m.pk) for m in alive]
+    result.loads = {m.key: load for m, (load, _pk) in zip(alive, pairs, strict=True)}
+    if chooser == Chooser.LEAST_LOADED:
+        result.chosen_id = least_loaded(pairs)
+    else:
+        result.chosen_id = choose(chooser=chooser, eligible=result.eligible, loads=result.loads, seed=seed, state=state)
     return result
+
+
+def least_loaded(pairs: list[tuple[int, int]]) -> int | None:
+    """The id with the fewest open tasks, the lowest id on a tie: `pairs` are (load, id)."""
+    return min(pairs)[1] if pairs else None
 
 
 def choose(*, chooser: str, eligible: list[int], loads: dict[str, int], seed: int | None, state: dict) -> int | None:
@@ -324,7 +336,7 @@ def choose(*, chooser: str, eligible: list[int], loads: dict[str, int], seed: in
     if not eligible:
         return None
     if chooser == Chooser.LEAST_LOADED:
-        return min(eligible, key=lambda pk: (loads.get(str(pk), 0), pk))
+        return least_loaded([(loads.get(str(pk), 0), pk) for pk in eligible])
     if chooser == Chooser.ROUND_ROBIN:
         last = state.get("last")
         after = [pk for pk in eligible if last is None or pk > last]

@@ -19,6 +19,7 @@ Two ways to use the staff locks:
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from collections import Counter
@@ -28,7 +29,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from taxservice.bulk import insert_rows
+from taxservice.bulk import RawJSON, insert_rows
 from taxservice.cases import policy
 from taxservice.cases import services as case_services
 from taxservice.cases.calendar import due_at as compute_due_at
@@ -217,6 +218,7 @@ def _dispatch_batch_locked(
     items = Item.objects.in_bulk({task.item_id for task in tasks})
     districts = _districts_of({task.competent_branch_id for task in tasks})
     rule_of: dict[tuple, RoutingRule | None] = {}
+    candidates_json: dict[int, RawJSON] = {}  # team id -> its candidate ids as JSON, encoded once
     rows: list[tuple] = []
     decided: list[Decided] = []
     actor_id = actor.pk if actor else None
@@ -240,10 +242,13 @@ def _dispatch_batch_locked(
             outcome = DispatchDecision.Outcome.TO_COORDINATION_POST
         else:
             outcome = DispatchDecision.Outcome.NO_CANDIDATE
+        candidates = candidates_json.get(task.team_id)
+        if candidates is None:
+            candidates = candidates_json[task.team_id] = RawJSON(json.dumps(result.candidates))
         rows.append((
             task.id, now, actor_id, rule.pk if rule else None, rule.version if rule else None, task.team_id,
-            result.candidates, result.removed, result.eligible, result.loads, chooser, result.chooser_state, seed,
-            result.chosen_id, outcome,
+            candidates, result.removed, candidates if result.eligible is result.candidates else result.eligible,
+            result.loads, chooser, result.chooser_state, seed, result.chosen_id, outcome,
         ))
         decided.append(Decided(0, task, outcome, result.chosen_id, result.candidates, result.removed, rule))
     for decision, pk in zip(decided, insert_rows(DispatchDecision, DECISION_FIELDS, rows), strict=True):
