@@ -367,6 +367,39 @@ class TestRobot:
         states = dict(Task.objects.filter(pk__in=[t.pk for t in tasks]).values_list("pk", "state"))
         assert [states[t.pk] for t in tasks] == ["assigned", "assigned", "queued"]
 
+    def test_an_optimistic_batch_that_would_overfill_is_redone_under_the_staff_locks(
+        self, org, hot_item, open_case, monkeypatch
+    ):
+        # The member is full (capacity 1, one open task), and the only one on duty. A
+        # robot batch reads the loads without locks; make that read stale, as if another
+        # worker's batch had committed just after it: the batch chooses the member, the
+        # recount under the member's lock sees 2 > 1, and the batch is redone locked.
+        org.member.capacity = 1
+        org.member.save()
+        org.member2.on_duty = False
+        org.member2.save()
+        held = queued(org, open_case)
+        case_services.task_transition(task_id=held.pk, actor=org.member, name="assign")
+        task, _ = push(org, TaxpayerFactory(competent_branch=org.source), hot_item)
+        real = dispatch.staff_loads
+        calls = []
+
+        def stale_first(staff_ids):
+            calls.append(1)
+            loads = real(staff_ids)
+            return dict.fromkeys(loads, 0) if len(calls) == 1 else loads
+
+        monkeypatch.setattr(dispatch, "staff_loads", stale_first)
+        run = services.robot_run(trigger="sweep")
+        assert len(calls) == 3  # the stale read, the recount under the lock, the locked redo
+        task.refresh_from_db()
+        assert (run.dispatched, run.skipped, task.state, task.assignee_id) == (0, 1, "queued", None)
+        assert not TaskAssignment.objects.filter(task=task).exists()
+        (decision,) = DispatchDecision.objects.filter(task=task)  # the optimistic one was rolled back
+        assert decision.outcome == "no_candidate"
+        assert removed_by(decision, "capacity") == {org.member.pk}
+        assert Task.objects.filter(assignee=org.member, state="assigned").count() == 1
+
     def test_a_paused_robot_dispatches_nothing_but_logs_the_run(self, org, hot_item):
         task, _ = push(org, TaxpayerFactory(competent_branch=org.source), hot_item)
         services.robot_set_paused(actor=org.coordinator, paused=True, reason="系统维护")
