@@ -474,6 +474,9 @@ def check(world: World) -> tuple[list[tuple[str, int | str]], list[tuple[str, li
         ("conflict-of-interest violations", scalar(
             f"SELECT count(*) FROM {t['task']} k JOIN {t['conflict']} c "
             f"ON c.staff_id = k.assignee_id AND c.taxpayer_id = k.taxpayer_id")),
+        ("staff whose open-task count is off", scalar(
+            f"SELECT count(*) FROM {t['staff']} s WHERE s.open_tasks <> (SELECT count(*) FROM {t['task']} k "
+            f"WHERE k.assignee_id = s.id AND k.state IN ('assigned', 'in_progress', 'awaiting_materials', 'awaiting_approval'))")),
         ("dispatch decisions written", scalar(f"SELECT count(*) FROM {t['decision']}")),
         ("notifications written", scalar(f"SELECT count(*) FROM {t['notification']}")),
         ("hub alerts raised", scalar(f"SELECT count(*) FROM {t['alert']}")),
@@ -509,6 +512,7 @@ def reset_tasks() -> int:
             f"auto_dispatch = true FROM bench_original o WHERE o.id = k.id"
         )
         restored = cursor.rowcount
+        cursor.execute(f"UPDATE {t['staff']} SET open_tasks = 0")
         # The setup wrote none of these rows: all of them are the dispatch's.
         for name in ("notification", "assignment", "transition", "decision", "alert"):
             cursor.execute(f"DELETE FROM {t[name]}")

@@ -199,3 +199,12 @@ def page(browser):
     yield page
     context.close()
     assert errors == [], f"JavaScript errors: {errors}"
+
+
+@pytest.fixture
+def open_task_counts_checked(db):  # noqa: ANN001, ANN201
+    """After the test, every Staff.open_tasks must equal what the tasks say (the services keep it)."""
+    yield
+    from taxservice.cases.services import staff_recount_open_tasks
+
+    assert staff_recount_open_tasks() == 0, "Staff.open_tasks drifted from the tasks"

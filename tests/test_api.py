@@ -9,6 +9,8 @@ from taxservice.cases.models import Case, Task, TaskTransition
 from taxservice.taxpayers.models import Taxpayer
 from tests.factories import UserFactory, credit_code
 
+pytestmark = pytest.mark.usefixtures("open_task_counts_checked")
+
 
 @pytest.fixture
 def case_payload(taxpayer, items):

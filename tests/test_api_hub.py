@@ -7,6 +7,8 @@ import pytest
 from taxservice.cases.models import Task
 from taxservice.routing.models import HubAlert, RoutingRule
 
+pytestmark = pytest.mark.usefixtures("open_task_counts_checked")
+
 
 def intake(api, org, taxpayer, item="A001", source="risk"):
     return api(org.integrator).post(

@@ -104,3 +104,6 @@ def test_several_dispatchers_on_one_queue_never_double_assign_or_lose_a_task(org
     per_task = Counter(TaskTransition.objects.filter(task_id__in=backlog, transition="assign").values_list("task_id", flat=True))
     assert set(per_task.values()) == {1}
     assert TaskAssignment.objects.filter(task_id__in=backlog, active=True).count() == 160
+    from taxservice.cases.services import staff_recount_open_tasks
+
+    assert staff_recount_open_tasks() == 0  # four robots' counter updates added up exactly

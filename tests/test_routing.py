@@ -28,6 +28,8 @@ from taxservice.routing.models import (
 )
 from tests.factories import ItemFactory, StaffFactory, TaxpayerFactory
 
+pytestmark = pytest.mark.usefixtures("open_task_counts_checked")
+
 
 @pytest.fixture
 def hot_item(db):
@@ -373,7 +375,7 @@ class TestRobot:
         # The member is full (capacity 1, one open task), and the only one on duty. A
         # robot batch reads the loads without locks; make that read stale, as if another
         # worker's batch had committed just after it: the batch chooses the member, the
-        # recount under the member's lock sees 2 > 1, and the batch is redone locked.
+        # count under the member's lock comes to 2 > 1, and the batch is redone locked.
         org.member.capacity = 1
         org.member.save()
         org.member2.on_duty = False
@@ -381,17 +383,19 @@ class TestRobot:
         held = queued(org, open_case)
         case_services.task_transition(task_id=held.pk, actor=org.member, name="assign")
         task, _ = push(org, TaxpayerFactory(competent_branch=org.source), hot_item)
-        real = dispatch.staff_loads
+        real = dispatch.load_context
         calls = []
 
-        def stale_first(staff_ids):
+        def stale_first(**kwargs):
+            ctx = real(**kwargs)
             calls.append(1)
-            loads = real(staff_ids)
-            return dict.fromkeys(loads, 0) if len(calls) == 1 else loads
+            if len(calls) == 1:
+                ctx.loads = dict.fromkeys(ctx.loads, 0)
+            return ctx
 
-        monkeypatch.setattr(dispatch, "staff_loads", stale_first)
+        monkeypatch.setattr(dispatch, "load_context", stale_first)
         run = services.robot_run(trigger="sweep")
-        assert len(calls) == 3  # the stale read, the recount under the lock, the locked redo
+        assert len(calls) == 2  # the stale optimistic read, then the locked redo
         task.refresh_from_db()
         assert (run.dispatched, run.skipped, task.state, task.assignee_id) == (0, 1, "queued", None)
         assert not TaskAssignment.objects.filter(task=task).exists()

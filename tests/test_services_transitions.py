@@ -12,6 +12,8 @@ from taxservice.cases import services
 from taxservice.cases.exceptions import ActionForbidden, ConcurrentChange, InvalidInput, TransitionNotAllowed
 from taxservice.cases.models import TRANSITION_METHODS, Case, Task, TaskState, TaskTransition
 
+pytestmark = pytest.mark.usefixtures("open_task_counts_checked")
+
 S = TaskState
 
 # The path that brings an item's task into each state, as (transition, actor attribute, extra kwargs).
@@ -309,13 +311,14 @@ def test_a_stale_expected_state_is_a_conflict_and_writes_nothing(org, open_case)
 
 def test_a_stale_instance_cannot_overwrite_a_newer_state(org, open_case):
     """The FSM's optimistic check: a save from a copy read before another change fails."""
+    from django.db import transaction
     from django_fsm import ConcurrentTransition
 
     task = task_in(org, open_case, S.QUEUED)
     stale = Task.objects.get(pk=task.pk)
     services.task_transition(task_id=task.pk, actor=org.member, name="assign")
     stale.assign(assignee=org.member2)
-    with pytest.raises(ConcurrentTransition):
+    with pytest.raises(ConcurrentTransition), transaction.atomic():
         stale.save()
 
 

@@ -24,7 +24,7 @@ from taxservice.routing.models import (
 )
 from tests.factories import TaxpayerFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("open_task_counts_checked")]
 
 HUB = "middle_office:hub"
 SCREENS = [

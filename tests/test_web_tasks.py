@@ -8,7 +8,7 @@ from django.urls import reverse
 from taxservice.cases import services
 from taxservice.cases.models import Case, TaskTransition
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("open_task_counts_checked")]
 
 
 def _assigned_to_member(open_case, org, key="assisted"):

@@ -7,9 +7,11 @@ writes the audit row, and schedules follow-up work with `transaction.on_commit`.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 from django.db import connection, transaction
+from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition, can_proceed
@@ -195,11 +197,20 @@ def task_transition(
         flag = log_details.pop("_flag", "")
         log_details.update(details or {})
         from_state = task.state
+        from_holder = _holder(task)
         method(**kwargs)
         try:
             task.save()
         except ConcurrentTransition:
             raise ConcurrentChange(_("Someone else changed this task first. Reload and try again.")) from None
+        to_holder = _holder(task)
+        if from_holder != to_holder:
+            deltas = Counter()
+            if from_holder is not None:
+                deltas[from_holder] -= 1
+            if to_holder is not None:
+                deltas[to_holder] += 1
+            staff_adjust_open_tasks(deltas)
         now = timezone.now()
         log = TaskTransition.objects.create(
             task=task,
@@ -351,6 +362,54 @@ def _close_case_if_finished(*, case_id: int, now) -> None:  # noqa: ANN001
 _LOAD_STATES = {TaskState.ASSIGNED, TaskState.IN_PROGRESS, TaskState.AWAITING_MATERIALS, TaskState.AWAITING_APPROVAL}
 
 
+def _holder(task: Task) -> int | None:
+    """The staff member whose open-task count this task is part of, if any."""
+    return task.assignee_id if task.assignee_id is not None and task.state in _LOAD_STATES else None
+
+
+def staff_adjust_open_tasks(deltas: dict[int, int]) -> dict[int, tuple[int, int]]:
+    """Add `deltas` to the staff members' `open_tasks`; returns {id: (open_tasks, capacity)} after.
+
+    Call inside the transaction that changes the tasks. It locks the rows in ascending id
+    order first (routing.services: task rows, then staff rows, ascending), so two writers
+    adjusting overlapping people cannot deadlock, and each count is exact at commit.
+    """
+    deltas = {staff_id: delta for staff_id, delta in deltas.items() if delta}
+    if not deltas:
+        return {}
+    ids = sorted(deltas)
+    where, params = id_list_sql("id", ids)
+    table = connection.ops.quote_name(Staff._meta.db_table)
+    lock = " FOR NO KEY UPDATE" if connection.features.has_select_for_update else ""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id FROM {table} WHERE {where} ORDER BY id{lock}", params)  # noqa: S608
+        cases = " ".join(f"WHEN {int(staff_id)} THEN {int(deltas[staff_id])}" for staff_id in ids)
+        cursor.execute(
+            f"UPDATE {table} SET open_tasks = open_tasks + CASE id {cases} END WHERE {where}",  # noqa: S608
+            params,
+        )
+        cursor.execute(f"SELECT id, open_tasks, capacity FROM {table} WHERE {where}", params)  # noqa: S608
+        return {staff_id: (load, capacity) for staff_id, load, capacity in cursor.fetchall()}
+
+
+def staff_recount_open_tasks(staff_ids: list[int] | None = None) -> int:
+    """Set `open_tasks` from the tasks themselves; returns how many people were off.
+
+    The services keep the counts; this is the check and the repair (after a bulk load or
+    a hand edit of the database), run by `seed_demo` and `manage.py recount_open_tasks`.
+    """
+    staff = Staff.objects.all() if staff_ids is None else Staff.objects.filter(pk__in=staff_ids)
+    counts = dict(
+        Task.objects.filter(assignee__isnull=False, state__in=_LOAD_STATES)
+        .values("assignee_id").annotate(n=Count("id")).order_by().values_list("assignee_id", "n")
+    )
+    wrong = [person for person in staff.only("pk", "open_tasks") if person.open_tasks != counts.get(person.pk, 0)]
+    for person in wrong:
+        person.open_tasks = counts.get(person.pk, 0)
+    Staff.objects.bulk_update(wrong, ["open_tasks"], batch_size=500)
+    return len(wrong)
+
+
 def _robot_follow_up(*, task: Task, from_state: str):  # noqa: ANN202
     """The robot's work a committed transition calls for: dispatch it, or sweep the backlog."""
     from taxservice.routing import services as routing_services
@@ -377,7 +436,7 @@ class BulkAssignment:
     details: dict
 
 
-def tasks_assign_bulk(*, actor: Staff | None, rows: list[BulkAssignment]) -> list[int]:
+def tasks_assign_bulk(*, actor: Staff | None, rows: list[BulkAssignment]) -> dict[int, tuple[int, int]]:
     """The `assign` transition for many queued tasks at once: the dispatcher's set-based path.
 
     Call inside `transaction.atomic` holding the row locks of every task (and, to keep
@@ -386,10 +445,11 @@ def tasks_assign_bulk(*, actor: Staff | None, rows: list[BulkAssignment]) -> lis
     notifications after commit) in a fixed number of statements, whatever the number of
     tasks. The caller has checked the actor's permission and the assignees' eligibility.
     Every task must still be queued: otherwise ConcurrentChange, and the caller's
-    transaction must roll back. Returns the ids of the audit rows.
+    transaction must roll back. Returns each assignee's (open_tasks, capacity) after the
+    batch, counted under their row locks (`staff_adjust_open_tasks`).
     """
     if not rows:
-        return []
+        return {}
     now = timezone.now()
     updated = _assign_rows(rows=rows, now=now)
     if updated != len(rows):
@@ -419,7 +479,7 @@ def tasks_assign_bulk(*, actor: Staff | None, rows: list[BulkAssignment]) -> lis
         ],
     )
     transaction.on_commit(lambda: _after_transitions(log_ids))
-    return log_ids
+    return staff_adjust_open_tasks(Counter(row.staff_id for row in rows))
 
 
 def _assign_rows(*, rows: list[BulkAssignment], now) -> int:  # noqa: ANN001
@@ -486,6 +546,17 @@ def task_transition_many(
     done: list[Task] = []
     try:
         with transaction.atomic():
+            # The locking protocol, once for the whole action: the task rows, then every
+            # staff row whose open-task count the action may change, each in ascending order.
+            holders = set(
+                Task.objects.select_for_update(no_key=True).filter(pk__in=ids).order_by("pk")
+                .values_list("assignee_id", flat=True)
+            )
+            holders.add(assignee_id if assignee_id is not None else actor.pk)
+            list(
+                Staff.objects.select_for_update(no_key=True).filter(pk__in=holders - {None}).order_by("pk")
+                .values_list("pk", flat=True)
+            )
             for task_id in ids:
                 try:
                     with transaction.atomic():

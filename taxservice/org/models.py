@@ -132,6 +132,11 @@ class Staff(models.Model):
     teams = models.ManyToManyField(Team, verbose_name=_("teams"), blank=True, related_name="members")
     on_duty = models.BooleanField(_("on duty"), default=True)
     capacity = models.PositiveSmallIntegerField(_("capacity"), default=20, help_text=_("Maximum open tasks."))
+    open_tasks = models.PositiveIntegerField(
+        _("open tasks"), default=0, editable=False,
+        help_text=_("Tasks assigned, in progress or awaiting materials or approval: kept by the services "
+                    "(cases.services.staff_adjust_open_tasks), checked by staff_recount_open_tasks."),
+    )
 
     class Meta:
         ordering = ["name"]

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count
 from django.utils import timezone
 
 from taxservice.bulk import id_array
@@ -173,19 +172,6 @@ def within_working_hours(now: dt.datetime) -> bool:
     return local.weekday() < 5 and hours[0] <= local.time() < hours[1]
 
 
-def staff_loads(staff_ids) -> dict[int, int]:  # noqa: ANN001 - any iterable of ids
-    staff_ids = list(staff_ids)
-    rows = (
-        Task.objects.filter(assignee_id__in=staff_ids, state__in=LOAD_STATES)
-        .values("assignee_id")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    loads = dict.fromkeys(staff_ids, 0)
-    loads.update({row["assignee_id"]: row["n"] for row in rows})
-    return loads
-
-
 def load_context(*, tasks: list[TaskRef], now: dt.datetime, need_round_robin: bool = True) -> BatchContext:
     team_ids = {task.team_id for task in tasks}
     pairs = list(Staff.teams.through.objects.filter(team_id__in=team_ids).values_list("team_id", "staff_id"))
@@ -193,12 +179,13 @@ def load_context(*, tasks: list[TaskRef], now: dt.datetime, need_round_robin: bo
     handling = set(
         StaffRole.objects.filter(staff_id__in=staff_ids, role__in=HANDLING_ROLES).values_list("staff_id", flat=True)
     )
-    by_id = {
-        pk: Member(pk, name, on_duty, capacity, pk in handling)
-        for pk, name, on_duty, capacity in Staff.objects.filter(pk__in=staff_ids).values_list(
-            "pk", "name", "on_duty", "capacity"
-        )
-    }
+    by_id: dict[int, Member] = {}
+    loads: dict[int, int] = {}
+    for pk, name, on_duty, capacity, open_tasks in Staff.objects.filter(pk__in=staff_ids).values_list(
+        "pk", "name", "on_duty", "capacity", "open_tasks"
+    ):
+        by_id[pk] = Member(pk, name, on_duty, capacity, pk in handling)
+        loads[pk] = open_tasks
     members: dict[int, list[Member]] = defaultdict(list)
     for team_id, staff_id in sorted(pairs, key=lambda pair: pair[1]):
         members[team_id].append(by_id[staff_id])
@@ -223,7 +210,7 @@ def load_context(*, tasks: list[TaskRef], now: dt.datetime, need_round_robin: bo
         in_hours=within_working_hours(now),
         members=dict(members),
         leaves=leaves,
-        loads=staff_loads(staff_ids),
+        loads=loads,
         conflicts=conflicts,
         last_handler=last_handlers(tasks),
         round_robin=round_robin,

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Count, OuterRef, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from taxservice.cases import selectors
 from taxservice.cases.models import Task, TaskState
 from taxservice.org.models import Staff
-from taxservice.routing.dispatch import LOAD_STATES
 
 
 def hub_queue(*, staff: Staff, filters) -> QuerySet[Task]:  # noqa: ANN001 - a QueryDict or dict
@@ -51,22 +49,10 @@ def hub_queue(*, staff: Staff, filters) -> QuerySet[Task]:  # noqa: ANN001 - a Q
 
 
 def staff_with_load(*, on_duty: bool | None = None) -> QuerySet[Staff]:
-    """Staff with their teams and open tasks (`open_tasks`); on duty first.
-
-    The load is a correlated count on the (assignee, state) index, so a page of staff
-    does not aggregate every task they ever held.
-    """
-    load = (
-        Task.objects.filter(assignee=OuterRef("pk"), state__in=LOAD_STATES)
-        .order_by()
-        .values("assignee")
-        .annotate(n=Count("id"))
-        .values("n")
-    )
+    """Staff with their teams and open tasks (`Staff.open_tasks`, kept by the services); on duty first."""
     qs = (
         Staff.objects.select_related("home_branch")
         .prefetch_related("teams")
-        .annotate(open_tasks=Coalesce(Subquery(load), 0))
         .order_by("-on_duty", "home_branch__code", "name")
     )
     return qs if on_duty is None else qs.filter(on_duty=on_duty)

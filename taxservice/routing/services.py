@@ -25,7 +25,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -206,8 +206,8 @@ def _dispatch_batch_locked(
     `insert_rows`, the assignments through `tasks_assign_bulk`.
 
     Either the caller already holds the staff locks of the tasks' teams (pessimistic), or
-    `verify_capacity` makes this lock the chosen people after the writes and raise
-    CapacityOvershoot if anyone would be over capacity (optimistic; see the module docstring).
+    `verify_capacity` raises CapacityOvershoot if, counted under their row locks after the
+    writes, anyone chosen is over capacity (optimistic; see the module docstring).
     """
     now = timezone.now()
     seeds = seeds or {}
@@ -255,7 +255,7 @@ def _dispatch_batch_locked(
         decision.pk = pk
     assigned = [d for d in decided if d.outcome == DispatchDecision.Outcome.ASSIGNED]
     names = {m.pk: m.name for members in ctx.members.values() for m in members}
-    case_services.tasks_assign_bulk(
+    loads_after = case_services.tasks_assign_bulk(
         actor=actor,
         rows=[
             case_services.BulkAssignment(
@@ -264,8 +264,8 @@ def _dispatch_batch_locked(
             for d in assigned
         ],
     )
-    if verify_capacity and assigned:
-        _verify_capacity(chosen=Counter(d.chosen_id for d in assigned), ctx=ctx)
+    if verify_capacity and any(load > capacity for load, capacity in loads_after.values()):
+        raise CapacityOvershoot
     alerted = [d.task.id for d in assigned if d.task.has_open_alert]
     if alerted:
         HubAlert.resolve_for(task_ids=alerted, now=now)
@@ -277,20 +277,6 @@ def _dispatch_batch_locked(
 
 class CapacityOvershoot(Exception):  # noqa: N818 - a signal to redo, not an error anyone sees
     """An optimistic batch would put someone over capacity: roll it back and redo it locked."""
-
-
-def _verify_capacity(*, chosen: Counter, ctx: dispatch.BatchContext) -> None:
-    """Lock the people this batch chose (ascending) and count their open tasks afresh.
-
-    The count sees every other dispatcher's committed work and this batch's own writes,
-    so it is the load these people will have when this transaction commits.
-    """
-    staff_ids = sorted(chosen)
-    list(Staff.objects.select_for_update(no_key=True).filter(pk__in=staff_ids).order_by("pk").values_list("pk", flat=True))
-    capacity = {m.pk: m.capacity for members in ctx.members.values() for m in members}
-    for staff_id, load in dispatch.staff_loads(staff_ids).items():
-        if load > capacity[staff_id]:
-            raise CapacityOvershoot(staff_id)
 
 
 def _districts_of(branch_ids: set[int]) -> dict[int, int | None]:
@@ -358,6 +344,12 @@ def robot_run(*, trigger: str, task_ids: list[int] | None = None, batch_size: in
             claimed = dispatch.task_refs(qs.select_for_update(of=("self",), skip_locked=True, no_key=True)[:size])
             if not claimed:
                 break
+            if connection.vendor == "postgresql":
+                # Check the new rows' foreign keys as they are written, not at COMMIT: the
+                # commit then happens while the chosen people's rows are locked, so
+                # everything deferred to it would hold other workers up.
+                with connection.cursor() as cursor:
+                    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             try:
                 with transaction.atomic():
                     decided = _dispatch_batch_locked(tasks=claimed, actor=None, verify_capacity=True)
