@@ -2,9 +2,9 @@
 
 `insert_rows` writes many rows of one model and returns their ids in order. On
 PostgreSQL it takes the ids from the table's sequence in one query and streams the rows
-with `COPY … FROM STDIN`, formatting the text rows itself: this costs a fraction of an
-`INSERT … VALUES` with thousands of bound parameters, or of psycopg's per-value
-`write_row` (bench/README.md). Elsewhere (SQLite) it falls back to `bulk_create`. Either
+with `COPY … FROM STDIN` (psycopg's C row writer; JSON values encoded once here): this
+costs a fraction of an `INSERT … VALUES` with thousands of bound parameters
+(bench/README.md). Elsewhere (SQLite) it falls back to `bulk_create`. Either
 way it runs in the caller's transaction and skips `save()` and signals, like
 `bulk_create`; callers pass plain column values (`task_id`, not `task`).
 
@@ -15,7 +15,6 @@ id, which psycopg and Django both handle in Python, id by id.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Iterable, Sequence
 
@@ -40,8 +39,8 @@ def insert_rows(
 ) -> list[int]:
     """Insert `rows` (one value per name in `fields`, attnames for foreign keys).
 
-    Values may be None, bool, int, str, datetime/date, or (for JSON fields) anything
-    JSON-encodable or a `RawJSON`. Returns the new ids in order, or [] with
+    Values are what psycopg adapts (None, bool, int, str, datetime…), or for JSON fields
+    anything JSON-encodable or a `RawJSON`. Returns the new ids in order, or [] with
     `returning=False` (which on PostgreSQL saves drawing them from the sequence).
     """
     if not rows:
@@ -62,10 +61,23 @@ def insert_rows(
             )
             ids = [row[0] for row in cursor.fetchall()]
             column_list = f"{connection.ops.quote_name(opts.pk.column)}, {column_list}"
-        text = _copy_text(rows, json_at=set(json_at), ids=ids)
         with cursor.cursor.copy(f"COPY {table} ({column_list}) FROM STDIN") as copy:  # noqa: S608 - our own names
-            copy.write(text)
+            write = copy.write_row
+            for n, row in enumerate(rows):
+                if json_at:
+                    row = list(row)
+                    for i in json_at:
+                        row[i] = _json_text(row[i])
+                write((ids[n], *row) if ids else row)
     return ids
+
+
+def _json_text(value) -> str:  # noqa: ANN001
+    if isinstance(value, RawJSON):
+        return value
+    if not value and isinstance(value, (list, dict)):
+        return "[]" if isinstance(value, list) else "{}"
+    return _encode_json(value)
 
 
 def _python_values(fields: Sequence[str], row: Sequence, json_at: list[int]) -> dict:
@@ -74,43 +86,6 @@ def _python_values(fields: Sequence[str], row: Sequence, json_at: list[int]) -> 
         if isinstance(row[i], RawJSON):
             values[fields[i]] = json.loads(row[i])
     return values
-
-
-def _copy_text(rows: Iterable[Sequence], *, json_at: set[int], ids: list[int]) -> str:
-    """The rows in COPY's text format: tab-separated, \\N for NULL, backslash escapes."""
-    cache: dict[int, str] = {}  # id(value) -> text, for values repeated across rows (the batch's `now`)
-    lines = []
-    for n, row in enumerate(rows):
-        out = [str(ids[n])] if ids else []
-        for i, value in enumerate(row):
-            if value is None:
-                out.append("\\N")
-            elif i in json_at:
-                out.append(_escape(value if isinstance(value, RawJSON) else _encode_json(value)))
-            elif value is True or value is False:
-                out.append("t" if value else "f")
-            elif isinstance(value, int):
-                out.append(str(value))
-            elif isinstance(value, str):
-                out.append(_escape(value))
-            elif isinstance(value, dt.date):
-                key = id(value)
-                if key not in cache:
-                    cache[key] = value.isoformat()
-                out.append(cache[key])
-            else:
-                raise TypeError(f"insert_rows cannot write {type(value).__name__} values")
-        lines.append("\t".join(out))
-    lines.append("")
-    return "\n".join(lines)
-
-
-def _escape(text: str) -> str:
-    if "\\" in text:
-        text = text.replace("\\", "\\\\")
-    if "\t" in text or "\n" in text or "\r" in text:
-        text = text.replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-    return text
 
 
 _sequences: dict[str, str] = {}

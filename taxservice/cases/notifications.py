@@ -45,10 +45,11 @@ def notify_for_transitions(*, transition_ids: list[int]) -> int:
         "pk", "task_id", "transition", "reason", "task__assignee_id", "task__item__name"
     )
     now = timezone.now()
+    templates = {name: _(message) for name, message in _MESSAGES.items()}  # translated once, not per row
     rows = [
-        (assignee_id, task_id, pk, _text(name, task=task_id, item=item_name, reason=reason), now, None)
+        (assignee_id, task_id, pk, _format(templates[name], task=task_id, item=item_name, reason=reason), now, None)
         for pk, task_id, name, reason, assignee_id, item_name in logs
-        if name in _MESSAGES and assignee_id is not None
+        if name in templates and assignee_id is not None
     ]
     if not rows:
         return 0
@@ -66,7 +67,11 @@ def notify_for_transitions(*, transition_ids: list[int]) -> int:
 
 
 def _text(name: str, *, task: int, item: str, reason: str) -> str:
-    return (_(_MESSAGES[name]) % {"task": task, "item": item, "reason": reason})[:200]
+    return _format(_(_MESSAGES[name]), task=task, item=item, reason=reason)
+
+
+def _format(template: str, *, task: int, item: str, reason: str) -> str:
+    return (template % {"task": task, "item": item, "reason": reason})[:200]
 
 
 def _message(log: TaskTransition) -> str:

@@ -114,6 +114,10 @@ class BatchContext:
     # (team id, filters) -> (removed by the filters that do not depend on the task, still in)
     _static: dict[tuple[int, tuple[str, ...]], tuple[list[dict], list[Member]]] = field(default_factory=dict)
     _candidates: dict[int, list[int]] = field(default_factory=dict)
+    conflicted_taxpayers: set[int] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.conflicted_taxpayers = {taxpayer_id for _staff, taxpayer_id in self.conflicts}
 
     def record_choice(self, *, task: TaskRef, staff_id: int) -> None:
         self.loads[staff_id] = self.loads.get(staff_id, 0) + 1
@@ -276,38 +280,40 @@ def evaluate(
         candidates=ctx.candidates(task.team_id), removed=removed, chooser=chooser, seed=seed, chooser_state=state
     )
     loads = ctx.loads
-    if "capacity" in filters:
-        kept = []
-        for m in alive:
-            load = loads.get(m.pk, 0)
-            if load < m.capacity:
-                kept.append(m)
-            else:
-                removed.append(
-                    {"staff": m.pk, "filter": "capacity", "code": REASON_AT_CAPACITY, "load": load, "capacity": m.capacity}
-                )
-        alive = kept
-    if "conflict" in filters and ctx.conflicts:
-        kept = []
-        for m in alive:
-            why = ctx.conflicts.get((m.pk, task.taxpayer_id))
-            if why is None:
-                kept.append(m)
-            else:
+    at_capacity_filter = "capacity" in filters
+    taxpayer_id = task.taxpayer_id
+    conflicts = ctx.conflicts if "conflict" in filters and taxpayer_id in ctx.conflicted_taxpayers else None
+    # One pass for the two filters that depend on the moment and the task: capacity, then
+    # conflict of interest (someone both at capacity and conflicted is removed for capacity).
+    kept: list[Member] = []
+    record: dict[str, int] = {}  # the decision's loads: eligible staff id (as text) -> open tasks
+    for m in alive:
+        load = loads.get(m.pk, 0)
+        if at_capacity_filter and load >= m.capacity:
+            removed.append(
+                {"staff": m.pk, "filter": "capacity", "code": REASON_AT_CAPACITY, "load": load, "capacity": m.capacity}
+            )
+            continue
+        if conflicts is not None:
+            why = conflicts.get((m.pk, taxpayer_id))
+            if why is not None:
                 removed.append({"staff": m.pk, "filter": "conflict", "code": REASON_CONFLICT, "reason": why})
-        alive = kept
+                continue
+        kept.append(m)
+        record[m.key] = load
+    alive = kept
     if "rotation" in filters and len(alive) > 1:
-        last = ctx.last_handler.get((task.taxpayer_id, task.item_id))
-        if last is not None and any(m.pk == last for m in alive):
+        last = ctx.last_handler.get((taxpayer_id, task.item_id))
+        if last is not None and str(last) in record:
             removed.append({"staff": last, "filter": "rotation", "code": REASON_HANDLED_LAST})
             alive = [m for m in alive if m.pk != last]
+            del record[str(last)]
     # Nobody removed: the eligible list is the team's shared candidate list (its JSON is
     # then encoded once per team and batch, services._dispatch_batch_locked).
     result.eligible = result.candidates if not removed else [m.pk for m in alive]
-    pairs = [(loads.get(m.pk, 0), m.pk) for m in alive]
-    result.loads = {m.key: load for m, (load, _pk) in zip(alive, pairs, strict=True)}
+    result.loads = record
     if chooser == Chooser.LEAST_LOADED:
-        result.chosen_id = least_loaded(pairs)
+        result.chosen_id = least_loaded([(loads.get(m.pk, 0), m.pk) for m in alive])
     else:
         result.chosen_id = choose(chooser=chooser, eligible=result.eligible, loads=result.loads, seed=seed, state=state)
     return result

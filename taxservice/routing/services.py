@@ -217,17 +217,22 @@ def _dispatch_batch_locked(
     )
     items = Item.objects.in_bulk({task.item_id for task in tasks})
     districts = _districts_of({task.competent_branch_id for task in tasks})
-    rule_of: dict[tuple, RoutingRule | None] = {}
+    rule_of = _rule_memo(rules)
     candidates_json: dict[int, RawJSON] = {}  # team id -> its candidate ids as JSON, encoded once
     rows: list[tuple] = []
     decided: list[Decided] = []
     actor_id = actor.pk if actor else None
     for task in tasks:
-        key = (task.item_id, task.source, task.classification, task.grade, task.competent_branch_id)
+        item = items[task.item_id]
+        district_id = districts.get(task.competent_branch_id)
+        # Everything RoutingRule.matches reads, so a remembered answer is never stale.
+        key = (
+            item.pk, item.handling_list, item.tier, item.moved_forward, task.source, task.classification,
+            task.grade, district_id,
+        )
         if key not in rule_of:
             rule_of[key] = engine.first_match(
-                rules=rules, item=items[task.item_id], source=task.source, taxpayer=task,
-                district_id=districts.get(task.competent_branch_id),
+                rules=rules, item=item, source=task.source, taxpayer=task, district_id=district_id
             )
         rule = rule_of[key]
         chooser = rule.chooser if rule else Chooser.RANDOM
@@ -277,6 +282,20 @@ def _dispatch_batch_locked(
 
 class CapacityOvershoot(Exception):  # noqa: N818 - a signal to redo, not an error anyone sees
     """An optimistic batch would put someone over capacity: roll it back and redo it locked."""
+
+
+_rule_memos: dict[tuple, dict[tuple, RoutingRule | None]] = {}
+
+
+def _rule_memo(rules: list[RoutingRule]) -> dict[tuple, RoutingRule | None]:
+    """Which rule each combination of matched values gets, remembered for as long as the
+    active rules stay exactly the same (keyed by each rule's id and full snapshot)."""
+    signature = tuple((rule.pk, repr(rule.snapshot())) for rule in rules)
+    memo = _rule_memos.get(signature)
+    if memo is None:
+        _rule_memos.clear()
+        memo = _rule_memos[signature] = {}
+    return memo
 
 
 def _districts_of(branch_ids: set[int]) -> dict[int, int | None]:
