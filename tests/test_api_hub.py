@@ -110,6 +110,38 @@ class TestHubQueue:
         assert [r["id"] for r in api(org.coordinator).get("/api/v1/hub/queue/", {"alerts": "true"}).json()["results"]] == [flagged]
         assert api(org.coordinator).get("/api/v1/hub/queue/", {"older_than_hours": "x"}).status_code == 400
 
+    def test_facet_counts_match_the_lists_behind_them(self, api, org, items, taxpayer):
+        normal = intake(api, org, taxpayer).json()["id"]
+        flagged = intake(api, org, taxpayer, item="I001", source="grid").json()["id"]
+        client = api(org.coordinator)
+        body = client.get("/api/v1/hub/queue/").json()
+        facets = body["facets"]
+        assert set(facets) == {"state", "team", "source", "age", "due", "alerts"}
+        assert {f["value"]: f["count"] for f in facets["state"]}["queued"] == body["count"] == 2
+        assert facets["alerts"] == [{"value": "true", "label": facets["alerts"][0]["label"], "count": 1}]
+        for name, values in facets.items():
+            for facet in values:
+                if facet["count"] == 0:
+                    continue
+                listed = client.get("/api/v1/hub/queue/", {name: facet["value"], "facets": "false"}).json()
+                assert listed["count"] == facet["count"], (name, facet)
+                assert "facets" not in listed
+        by_source = client.get("/api/v1/hub/queue/", {"source": "grid"}).json()
+        assert [row["id"] for row in by_source["results"]] == [flagged]
+        # A facet counts across its own dimension: the source facet still shows both lines.
+        assert {f["value"]: f["count"] for f in by_source["facets"]["source"]} == {"risk": 1, "grid": 1}
+        assert normal != flagged
+
+    @pytest.mark.parametrize(
+        "params",
+        [{"state": "closed"}, {"age": "old"}, {"due": "soon"}, {"alerts": "maybe"}, {"older_than_hours": "-1"},
+         {"due_before": "tomorrow"}],
+    )
+    def test_bad_filters_are_400_with_the_reason(self, api, org, params):
+        response = api(org.coordinator).get("/api/v1/hub/queue/", params)
+        assert response.status_code == 400
+        assert next(iter(params)) in response.json()["detail"]
+
 
 class TestUploads:
     def test_upload_then_read_the_batch(self, api, org, items, taxpayer, django_capture_on_commit_callbacks):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -78,29 +79,44 @@ class RoutingRuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
 
 
 class HubQueueView(APIView):
-    """The hub's queue: queued tasks, with alerts first. Coordinators see every team."""
+    """The hub's list (queued tasks by default; any hub state), alerts first, then oldest first,
+    with facet counts by state, team, source, age, due and alert. Each count is the length
+    of the list that filter would give, the other filters applied (as on the dashboard)."""
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("team", str, description="team code"),
+            OpenApiParameter("state", str, description="queued (default), assigned, in_progress, awaiting_materials, awaiting_approval"),
+            OpenApiParameter("team", str, description="team code; '-' for tasks without a team"),
             OpenApiParameter("source", str),
             OpenApiParameter("tier", str),
             OpenApiParameter("alerts", bool, description="only tasks with an open alert"),
+            OpenApiParameter("age", str, description="lt1, 1to3 or gt3 (days since the task came in)"),
+            OpenApiParameter("due", str, description="overdue, today or later"),
             OpenApiParameter("older_than_hours", int),
             OpenApiParameter("due_before", str, description="ISO date-time"),
+            OpenApiParameter("facets", bool, description="include the facet counts (default true)"),
         ],
-        responses=s.TaskSerializer(many=True),
+        responses=s.HubQueuePageSerializer,
     )
     def get(self, request):  # noqa: ANN001, ANN201
         staff = request_staff(request)
         try:
-            qs = hub_selectors.hub_queue(staff=staff, filters=request.query_params)
+            filters = hub_selectors.clean_hub_filters(request.query_params)
         except ValueError as exc:
             raise InvalidInput(str(exc)) from None
+        clock = hub_selectors.Clock.at(timezone.now())
+        qs = hub_selectors.hub_tasks(staff=staff, filters=filters, clock=clock)
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(qs, request, view=self)
         data = s.TaskSerializer(page, many=True, context={"staff": staff, "request": request}).data
-        return paginator.get_paginated_response(data)
+        response = paginator.get_paginated_response(data)
+        if request.query_params.get("facets", "true").lower() not in ("false", "0"):
+            facets = hub_selectors.hub_facets(staff=staff, filters=filters, clock=clock)
+            response.data["facets"] = {
+                name: [{"value": f.value, "label": f.label, "count": f.count} for f in values]
+                for name, values in facets.items()
+            }
+        return response
 
 
 class TaskIntakeMixin:

@@ -266,3 +266,28 @@ class UploadBatchSerializer(serializers.Serializer):
 
 class UploadRequestSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="CSV (UTF-8) or XLSX with columns source, taxpayer, item, notes")
+
+
+class FacetValueSerializer(serializers.Serializer):
+    value = serializers.CharField()
+    label = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class HubFacetsSerializer(serializers.Serializer):
+    state = FacetValueSerializer(many=True)
+    team = FacetValueSerializer(many=True)
+    source = FacetValueSerializer(many=True)
+    age = FacetValueSerializer(many=True)
+    due = FacetValueSerializer(many=True)
+    alerts = FacetValueSerializer(many=True)
+
+
+class HubQueuePageSerializer(serializers.Serializer):
+    """A page of the hub's list with its facet counts (for the schema)."""
+
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = TaskSerializer(many=True)
+    facets = HubFacetsSerializer(required=False)

@@ -1,51 +1,37 @@
-"""Reads for the hub: its queue, alerts, robot runs and staff load."""
+"""Reads for the hub: its queue, its lists by state with facet counts, and staff load.
+
+The facet counts and the list are made by the same function (`_narrowed`), each facet
+leaving out its own dimension: so a count always equals the length of the list its
+link opens. Every facet is one GROUP BY query.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Case, CharField, Count, Prefetch, Q, QuerySet, Value, When
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext_lazy as _
 
 from taxservice.cases import selectors
 from taxservice.cases.models import Task, TaskState
 from taxservice.org.models import Staff
+from taxservice.routing.models import HubAlert
 
 
-def hub_queue(*, staff: Staff, filters) -> QuerySet[Task]:  # noqa: ANN001 - a QueryDict or dict
+def hub_queue(*, staff: Staff) -> QuerySet[Task]:
     """Queued tasks the staff member may see; tasks with an open alert first, then oldest first.
 
-    Raises ValueError for a filter value it cannot read.
+    Matches the task_hub_queue_idx index (state, -has_open_alert, created_at, id). The
+    filters are `hub_tasks`'s.
     """
-    qs = (
+    return (
         selectors.task_list_for_staff(staff=staff)
         .filter(state=TaskState.QUEUED)
-        # Matches the task_hub_queue_idx index (state, -has_open_alert, created_at, id).
         .order_by("-has_open_alert", "created_at", "id")
     )
-    if filters.get("team"):
-        qs = qs.filter(team__code=filters["team"])
-    if filters.get("source"):
-        qs = qs.filter(source=filters["source"])
-    if filters.get("tier"):
-        qs = qs.filter(tier=filters["tier"])
-    if filters.get("alerts") == "true":
-        qs = qs.filter(has_open_alert=True)
-    if filters.get("older_than_hours"):
-        try:
-            hours = int(filters["older_than_hours"])
-        except ValueError:
-            raise ValueError("older_than_hours must be a whole number") from None
-        qs = qs.filter(created_at__lte=timezone.now() - dt.timedelta(hours=hours))
-    if filters.get("due_before"):
-        moment = parse_datetime(filters["due_before"])
-        if moment is None:
-            raise ValueError("due_before must be an ISO date-time")
-        if timezone.is_naive(moment):
-            moment = timezone.make_aware(moment)
-        qs = qs.filter(due_at__lt=moment)
-    return qs
 
 
 def staff_with_load(*, on_duty: bool | None = None) -> QuerySet[Staff]:
@@ -60,3 +46,196 @@ def staff_with_load(*, on_duty: bool | None = None) -> QuerySet[Staff]:
 
 def staff_on_duty_with_load() -> QuerySet[Staff]:
     return staff_with_load(on_duty=True)
+
+
+# --- the hub's lists by state, with facet counts (the dashboard and GET /api/v1/hub/queue/) ---
+
+# The states the hub watches: waiting for someone, and held by someone.
+HUB_STATES = [
+    TaskState.QUEUED,
+    TaskState.ASSIGNED,
+    TaskState.IN_PROGRESS,
+    TaskState.AWAITING_MATERIALS,
+    TaskState.AWAITING_APPROVAL,
+]
+AGE_BUCKETS = [("lt1", _("Under 1 day")), ("1to3", _("1–3 days")), ("gt3", _("Over 3 days"))]
+DUE_BUCKETS = [("overdue", _("Overdue")), ("today", _("Due today")), ("later", _("Due later"))]
+NO_TEAM = "-"  # the team filter's value for tasks that have no team
+FACETS = ("state", "team", "source", "age", "due", "alerts")
+
+
+@dataclass(frozen=True)
+class Clock:
+    """The moments the age and due buckets are cut at, fixed once per page."""
+
+    now: dt.datetime
+    day_ago: dt.datetime
+    three_days_ago: dt.datetime
+    end_of_today: dt.datetime
+
+    @classmethod
+    def at(cls, now: dt.datetime) -> Clock:
+        local = timezone.localtime(now)
+        midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        return cls(
+            now=now,
+            day_ago=now - dt.timedelta(days=1),
+            three_days_ago=now - dt.timedelta(days=3),
+            end_of_today=midnight + dt.timedelta(days=1),
+        )
+
+    def age_bucket(self) -> Case:
+        return Case(
+            When(created_at__gt=self.day_ago, then=Value("lt1")),
+            When(created_at__gt=self.three_days_ago, then=Value("1to3")),
+            default=Value("gt3"),
+            output_field=CharField(),
+        )
+
+    def due_bucket(self) -> Case:
+        return Case(
+            When(due_at__lt=self.now, then=Value("overdue")),
+            When(due_at__lt=self.end_of_today, then=Value("today")),
+            default=Value("later"),
+            output_field=CharField(),
+        )
+
+    def age_filter(self, bucket: str) -> Q:
+        return {
+            "lt1": Q(created_at__gt=self.day_ago),
+            "1to3": Q(created_at__lte=self.day_ago, created_at__gt=self.three_days_ago),
+            "gt3": Q(created_at__lte=self.three_days_ago),
+        }[bucket]
+
+    def due_filter(self, bucket: str) -> Q:
+        return {
+            "overdue": Q(due_at__lt=self.now),
+            "today": Q(due_at__gte=self.now, due_at__lt=self.end_of_today),
+            "later": Q(due_at__gte=self.end_of_today),
+        }[bucket]
+
+
+def _base(*, staff: Staff, state: str | None) -> QuerySet[Task]:
+    """Tasks in `state` (None: every hub state) the staff member may see, alerts first.
+
+    The queued list is the core's hub queue itself; the other states follow its order.
+    """
+    if state == TaskState.QUEUED:
+        return hub_queue(staff=staff)
+    qs = selectors.task_list_for_staff(staff=staff)
+    qs = qs.filter(state=state) if state else qs.filter(state__in=HUB_STATES)
+    return qs.order_by("-has_open_alert", "created_at", "id")
+
+
+def _narrowed(qs: QuerySet[Task], *, filters: dict, clock: Clock, skip: str = "") -> QuerySet[Task]:
+    """Apply every filter but `skip` (a facet counts across its own dimension)."""
+    team = filters.get("team")
+    if team and skip != "team":
+        qs = qs.filter(team__isnull=True) if team == NO_TEAM else qs.filter(team__code=team)
+    if filters.get("source") and skip != "source":
+        qs = qs.filter(source=filters["source"])
+    if filters.get("tier"):
+        qs = qs.filter(tier=filters["tier"])
+    if filters.get("alerts") and skip != "alerts":
+        qs = qs.filter(has_open_alert=True)
+    if filters.get("age") and skip != "age":
+        qs = qs.filter(clock.age_filter(filters["age"]))
+    if filters.get("due") and skip != "due":
+        qs = qs.filter(clock.due_filter(filters["due"]))
+    # The API's exact cut-offs (read by clean_hub_filters); not facets of their own.
+    if filters.get("older_than_hours") is not None:
+        qs = qs.filter(created_at__lte=clock.now - dt.timedelta(hours=filters["older_than_hours"]))
+    if filters.get("due_before") is not None:
+        qs = qs.filter(due_at__lt=filters["due_before"])
+    return qs
+
+
+def clean_hub_filters(params) -> dict:  # noqa: ANN001 - a QueryDict or dict of strings
+    """The hub list's filters from query parameters. Raises ValueError naming a bad one."""
+    filters: dict = {}
+    state = params.get("state") or ""
+    if state:
+        if state not in {s.value for s in HUB_STATES}:
+            raise ValueError(f"state must be one of {', '.join(s.value for s in HUB_STATES)}")
+        filters["state"] = state
+    for name in ("team", "source", "tier"):
+        if params.get(name):
+            filters[name] = params[name]
+    for name, buckets in (("age", AGE_BUCKETS), ("due", DUE_BUCKETS)):
+        value = params.get(name) or ""
+        if value:
+            if value not in {bucket for bucket, _label in buckets}:
+                raise ValueError(f"{name} must be one of {', '.join(bucket for bucket, _label in buckets)}")
+            filters[name] = value
+    alerts = (params.get("alerts") or "").lower()
+    if alerts not in ("", "true", "false", "1", "0"):
+        raise ValueError("alerts must be true or false")
+    filters["alerts"] = alerts in ("true", "1")
+    if params.get("older_than_hours"):
+        try:
+            filters["older_than_hours"] = int(params["older_than_hours"])
+        except ValueError:
+            raise ValueError("older_than_hours must be a whole number") from None
+        if filters["older_than_hours"] < 0:
+            raise ValueError("older_than_hours must not be negative")
+    if params.get("due_before"):
+        moment = parse_datetime(params["due_before"])
+        if moment is None:
+            raise ValueError("due_before must be an ISO date-time")
+        filters["due_before"] = timezone.make_aware(moment) if timezone.is_naive(moment) else moment
+    return filters
+
+
+def hub_tasks(*, staff: Staff, filters: dict, clock: Clock) -> QuerySet[Task]:
+    """The hub's list: tasks in the chosen state (queued by default), with their open alerts."""
+    state = filters.get("state") or TaskState.QUEUED
+    alerts = HubAlert.objects.filter(resolved_at__isnull=True).order_by("-created_at", "-id")
+    return _narrowed(_base(staff=staff, state=state), filters=filters, clock=clock).prefetch_related(
+        Prefetch("hub_alerts", queryset=alerts, to_attr="open_alerts")
+    )
+
+
+@dataclass(frozen=True)
+class FacetValue:
+    value: str
+    label: str
+    count: int
+
+
+def hub_facets(*, staff: Staff, filters: dict, clock: Clock) -> dict[str, list[FacetValue]]:
+    """Counts by state, team, source line, age and due, and of tasks with an open alert.
+
+    Each facet applies every other filter, and is one GROUP BY query.
+    """
+    state = filters.get("state") or TaskState.QUEUED
+
+    def grouped(dimension: str, *by: str, base_state: str | None = state, **extra) -> list[dict]:  # noqa: ANN003
+        qs = _narrowed(_base(staff=staff, state=base_state), filters=filters, clock=clock, skip=dimension)
+        if extra:
+            qs = qs.annotate(**extra)
+        return list(qs.order_by().values(*by).annotate(n=Count("id")))
+
+    facets: dict[str, list[FacetValue]] = {}
+    by_state = {row["state"]: row["n"] for row in grouped("state", "state", base_state=None)}
+    facets["state"] = [FacetValue(s.value, str(s.label), by_state.get(s.value, 0)) for s in HUB_STATES]
+
+    teams = grouped("team", "team__code", "team__name")
+    facets["team"] = sorted(
+        (FacetValue(row["team__code"] or NO_TEAM, row["team__name"] or "—", row["n"]) for row in teams),
+        key=lambda facet: (-facet.count, facet.label),
+    )
+
+    by_source = {row["source"]: row["n"] for row in grouped("source", "source")}
+    facets["source"] = [
+        FacetValue(value, str(label), by_source[value]) for value, label in Task.Source.choices if value in by_source
+    ]
+
+    by_age = {row["age_bucket"]: row["n"] for row in grouped("age", "age_bucket", age_bucket=clock.age_bucket())}
+    facets["age"] = [FacetValue(bucket, str(label), by_age.get(bucket, 0)) for bucket, label in AGE_BUCKETS]
+
+    by_due = {row["due_bucket"]: row["n"] for row in grouped("due", "due_bucket", due_bucket=clock.due_bucket())}
+    facets["due"] = [FacetValue(bucket, str(label), by_due.get(bucket, 0)) for bucket, label in DUE_BUCKETS]
+
+    by_alert = {row["has_open_alert"]: row["n"] for row in grouped("alerts", "has_open_alert")}
+    facets["alerts"] = [FacetValue("true", str(_("With an open alert")), by_alert.get(True, 0))]
+    return facets
