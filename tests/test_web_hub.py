@@ -635,3 +635,19 @@ def test_every_screen_renders_in_english_too(coordinator, mixed_queue):
     page = coordinator.get(reverse(HUB)).content.decode()
     assert "Coordination hub" in page and "Dispatch now" in page and "Under 1 day" in page
     assert str(TaskState.QUEUED.label) in page
+
+
+def test_removal_reasons_are_stored_as_codes_and_read_in_the_readers_language():
+    from django.utils import translation
+
+    from taxservice.web.decisions import removal_reason
+
+    with translation.override("zh-hans"):
+        assert removal_reason({"code": "on_leave", "until": "2026-12-01"}) == "休假至 2026-12-01"
+        assert removal_reason({"code": "at_capacity", "load": 20, "capacity": 20}) == "已满负荷（20/20）"
+        assert removal_reason({"code": "conflict", "reason": "亲属关系"}) == "需回避：亲属关系"
+        assert removal_reason({"code": "handled_last"}) == "上次办理过该纳税人的同一事项"
+        assert removal_reason({"code": "at_capacity"}) == "已满负荷（%(load)s/%(capacity)s）"  # values missing
+        assert removal_reason({"code": "something_new"}) == "something_new"
+    with translation.override("en"):
+        assert removal_reason({"code": "on_leave", "until": "2026-12-01"}) == "on leave until 2026-12-01"
