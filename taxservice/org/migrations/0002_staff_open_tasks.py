@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('org', '0001_initial'),
-        ('cases', '0006_notification_references'),
+        ('cases', '0005_notification_references'),
     ]
 
     operations = [

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cases', '0005_sequence_cache'),
+        ('cases', '0004_hot_path_indexes'),
         ('org', '0001_initial'),
     ]
 
