@@ -9,8 +9,9 @@ benchmark's generator (bench/dispatch.py: organisation, taxpayers, queued tasks)
 1% of the tasks with an open hub alert, vacuums and analyses, then times with a
 coordinator's scope:
 
-- the hub list's first page and a deep page (`routing.selectors.hub_tasks` + Django's
-  paginator: the page's rows and the total count), with the number of queries;
+- the hub list's first page and a deep page (`routing.selectors.hub_tasks` + the app's
+  paginator, taxservice.pagination: the page's rows and the total count), with the
+  number of queries;
 - the facet counts (`routing.selectors.hub_facets`: six GROUP BY queries);
 - the baseline: the same first page and count as two hand-written SQL statements.
 
@@ -72,12 +73,12 @@ def main(argv: list[str]) -> int:
     generator.recreate_database(url)
     generator.setup_django(url)
     from django.core.management import call_command
-    from django.core.paginator import Paginator
     from django.db import connection
     from django.utils import timezone
 
     from taxservice.cases.models import Task
     from taxservice.org.models import Role, Staff
+    from taxservice.pagination import IdFirstPaginator
     from taxservice.routing import selectors
 
     try:
@@ -96,7 +97,7 @@ def main(argv: list[str]) -> int:
         def page(number: int):  # noqa: ANN202
             def work() -> None:
                 qs = selectors.hub_tasks(staff=coordinator, filters={}, clock=clock)
-                paged = Paginator(qs, PAGE_SIZE).page(number)
+                paged = IdFirstPaginator(qs, PAGE_SIZE).page(number)
                 list(paged.object_list)
             return work
 

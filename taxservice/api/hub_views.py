@@ -7,7 +7,6 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -18,6 +17,7 @@ from taxservice.cases import selectors
 from taxservice.cases.exceptions import InvalidInput
 from taxservice.cases.models import Task
 from taxservice.org.models import Staff
+from taxservice.pagination import IdFirstPageNumberPagination
 from taxservice.routing import selectors as hub_selectors
 from taxservice.routing import services as hub_services
 from taxservice.routing.models import RoutingRule, UploadBatch
@@ -106,7 +106,7 @@ class HubQueueView(APIView):
             raise InvalidInput(str(exc)) from None
         clock = hub_selectors.Clock.at(timezone.now())
         qs = hub_selectors.hub_tasks(staff=staff, filters=filters, clock=clock)
-        paginator = PageNumberPagination()
+        paginator = IdFirstPageNumberPagination()
         page = paginator.paginate_queryset(qs, request, view=self)
         data = s.TaskSerializer(page, many=True, context={"staff": staff, "request": request}).data
         response = paginator.get_paginated_response(data)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.core.paginator import Page, Paginator
+from django.core.paginator import Page
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -13,13 +13,14 @@ from taxservice.cases import selectors
 from taxservice.cases.models import OPEN_STATES, Task, TaskState
 from taxservice.cases.policy import ASSIGN_OTHERS, staff_team_ids
 from taxservice.org.models import Role, Staff, Team, Tier
+from taxservice.pagination import IdFirstPaginator
 from taxservice.web.forms import ONE_CLICK_STEPS, TransitionForm
 
 PAGE_SIZE = 25
 
 
 def paginate(request: HttpRequest, queryset: QuerySet) -> Page:
-    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    return IdFirstPaginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
 
 
 def my_open_tasks(*, staff: Staff) -> QuerySet[Task]:
