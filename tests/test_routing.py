@@ -6,11 +6,11 @@ import datetime as dt
 from collections import Counter
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from taxservice.cases import services as case_services
 from taxservice.cases.exceptions import ActionForbidden, InvalidInput, TransitionNotAllowed
-from taxservice.cases.models import Task, TaskAssignment, TaskIntake
+from taxservice.cases.models import Notification, Task, TaskAssignment, TaskIntake
 from taxservice.catalogue.models import HandlingList
 from taxservice.org.models import Role, Team, Tier
 from taxservice.routing import dispatch, engine, services
@@ -245,6 +245,24 @@ class TestPipeline:
         decision = services.task_dispatch(task_id=queued(org, open_case).pk, actor=org.coordinator)
         assert decision.chosen_id == org.member.pk
 
+    def test_rotation_follows_the_latest_holder(self, org, open_case):
+        older = queued(org, open_case)
+        case_services.task_transition(task_id=older.pk, actor=org.member2, name="assign")
+        newer = queued(org, open_case)
+        case_services.task_transition(task_id=newer.pk, actor=org.member, name="assign")
+        decision = services.task_dispatch(task_id=queued(org, open_case).pk, actor=org.coordinator)
+        assert removed_by(decision, "rotation") == {org.member.pk}  # the latest holder, not the earlier one
+
+    def test_rotation_ignores_the_dispatched_tasks_own_past(self, org, open_case):
+        other = queued(org, open_case)
+        case_services.task_transition(task_id=other.pk, actor=org.member, name="assign")
+        task = queued(org, open_case)
+        case_services.task_transition(task_id=task.pk, actor=org.member2, name="assign")
+        case_services.task_transition(task_id=task.pk, actor=org.member2, name="return", reason="不属于本人")
+        ref = dispatch.TaskRef.of(Task.objects.select_related("taxpayer").get(pk=task.pk))
+        # member2 held this very task last; the same item twice in a row means another task.
+        assert dispatch.last_handlers([ref]) == {(task.taxpayer_id, task.item_id): org.member.pk}
+
     def test_no_candidate_leaves_the_task_queued_with_an_alert(self, org, open_case):
         for staff in (org.member, org.member2):
             staff.on_duty = False
@@ -399,10 +417,33 @@ class TestRobot:
         task.refresh_from_db()
         assert (run.dispatched, run.skipped, task.state, task.assignee_id) == (0, 1, "queued", None)
         assert not TaskAssignment.objects.filter(task=task).exists()
+        assert not Notification.objects.filter(task=task).exists()  # rolled back with the optimistic batch
         (decision,) = DispatchDecision.objects.filter(task=task)  # the optimistic one was rolled back
         assert decision.outcome == "no_candidate"
         assert removed_by(decision, "capacity") == {org.member.pk}
         assert Task.objects.filter(assignee=org.member, state="assigned").count() == 1
+
+    def test_each_assignee_is_notified_once_in_the_bureaus_language(self, org, hot_item, django_capture_on_commit_callbacks):
+        tasks = [push(org, TaxpayerFactory(competent_branch=org.source), hot_item)[0] for _ in range(3)]
+        with translation.override("en"), django_capture_on_commit_callbacks(execute=True) as callbacks:
+            run = services.robot_run(trigger="sweep")
+        assert run.dispatched == 3
+        assert not callbacks  # written in the batch's own transaction, nothing left for after the commit
+        for task in Task.objects.filter(pk__in=[t.pk for t in tasks]):
+            (note,) = Notification.objects.filter(task=task)
+            log = task.transitions.get(transition="assign")
+            assert (note.recipient_id, note.transition_id) == (task.assignee_id, log.pk)
+            assert note.message == f"任务 T{task.pk}（高频事项）已分派给您。"
+
+    def test_a_queued_task_holding_an_active_assignment_is_still_assigned_cleanly(self, org, hot_item):
+        # Services never leave a queued task with an active assignment; if a hand edit
+        # did, the set-based assignment ends it rather than failing the whole batch.
+        task, _ = push(org, TaxpayerFactory(competent_branch=org.source), hot_item)
+        stray = TaskAssignment.objects.create(task=task, staff=org.member2)
+        assert services.robot_run(trigger="sweep").dispatched == 1
+        stray.refresh_from_db()
+        assert not stray.active and stray.ended_at is not None
+        assert TaskAssignment.objects.filter(task=task, active=True).count() == 1
 
     def test_a_paused_robot_dispatches_nothing_but_logs_the_run(self, org, hot_item):
         task, _ = push(org, TaxpayerFactory(competent_branch=org.source), hot_item)

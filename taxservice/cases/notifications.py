@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from taxservice import bulk  # noqa: F401 - registers the in_ids lookup
 from taxservice.bulk import insert_rows
 from taxservice.cases.models import Notification, TaskTransition
 
@@ -34,36 +34,27 @@ def notify_for_transition(*, transition_id: int) -> int:
     return 1
 
 
-def notify_for_transitions(*, transition_ids: list[int]) -> int:
-    """The set-based form for the dispatcher: one read, one insert. Idempotent too.
+def notify_assigned(rows: list[tuple[int, int, int, str]], *, now) -> None:  # noqa: ANN001
+    """Tell each new assignee, in the caller's transaction: rows are (staff, task, transition, item name).
 
-    Returns how many notifications the transitions call for (written now or before).
+    The dispatcher's set-based path (`cases.services.tasks_assign_bulk`): one insert for
+    the batch, committed or rolled back with the assignments themselves. The text is in
+    the bureau's language (LANGUAGE_CODE), as a Celery worker would write it, whatever
+    the language of the request that dispatched.
     """
-    # By primary key only: a filter on the task's columns here made PostgreSQL pick a plan
-    # that walks every assigned task once the table grows (see bench/README.md).
-    logs = TaskTransition.objects.filter(pk__in_ids=transition_ids).values_list(
-        "pk", "task_id", "transition", "reason", "task__assignee_id", "task__item__name"
-    )
-    now = timezone.now()
-    templates = {name: _(message) for name, message in _MESSAGES.items()}  # translated once, not per row
-    rows = [
-        (assignee_id, task_id, pk, _format(templates[name], task=task_id, item=item_name, reason=reason), now, None)
-        for pk, task_id, name, reason, assignee_id, item_name in logs
-        if name in templates and assignee_id is not None
-    ]
     if not rows:
-        return 0
-    columns = ("recipient_id", "task_id", "transition_id", "message", "created_at", "read_at")
-    try:
-        with transaction.atomic():
-            insert_rows(Notification, columns, rows, returning=False)
-    except IntegrityError:
-        # A retry after a partial failure: write only what is missing.
-        already = set(
-            Notification.objects.filter(transition_id__in_ids=[row[2] for row in rows]).values_list("transition_id", flat=True)
-        )
-        insert_rows(Notification, columns, [row for row in rows if row[2] not in already], returning=False)
-    return len(rows)
+        return
+    with translation.override(settings.LANGUAGE_CODE):
+        template = _(_MESSAGES["assign"])  # translated once, not per row
+    insert_rows(
+        Notification,
+        ("recipient_id", "task_id", "transition_id", "message", "created_at", "read_at"),
+        [
+            (staff_id, task_id, transition_id, _format(template, task=task_id, item=item_name, reason=""), now, None)
+            for staff_id, task_id, transition_id, item_name in rows
+        ],
+        returning=False,
+    )
 
 
 def _text(name: str, *, task: int, item: str, reason: str) -> str:

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition, can_proceed
 
 from taxservice.bulk import id_array, id_list_sql, insert_rows
-from taxservice.cases import policy
+from taxservice.cases import notifications, policy
 from taxservice.cases.calendar import due_at as compute_due_at
 from taxservice.cases.exceptions import (
     ActionForbidden,
@@ -433,6 +433,7 @@ class BulkAssignment:
     task_id: int
     staff_id: int
     staff_name: str
+    item_name: str  # for the assignee's notification
     details: dict
 
 
@@ -442,8 +443,11 @@ def tasks_assign_bulk(*, actor: Staff | None, rows: list[BulkAssignment]) -> dic
     Call inside `transaction.atomic` holding the row locks of every task (and, to keep
     capacity exact, of every assignee). It writes what `task_transition` writes for
     `assign` (the state and assignee, one audit row per task, the active TaskAssignment,
-    notifications after commit) in a fixed number of statements, whatever the number of
-    tasks. The caller has checked the actor's permission and the assignees' eligibility.
+    the assignee's notification) in a fixed number of statements, whatever the number of
+    tasks. The notifications are written in the same transaction rather than by a
+    Celery task after the commit (docs/decisions.md §4): they commit or roll back with
+    the assignments, so no retry and no read-back of the audit rows is needed.
+    The caller has checked the actor's permission and the assignees' eligibility.
     Every task must still be queued: otherwise ConcurrentChange, and the caller's
     transaction must roll back. Returns each assignee's (open_tasks, capacity) after the
     batch, counted under their row locks (`staff_adjust_open_tasks`).
@@ -454,32 +458,56 @@ def tasks_assign_bulk(*, actor: Staff | None, rows: list[BulkAssignment]) -> dic
     updated = _assign_rows(rows=rows, now=now)
     if updated != len(rows):
         raise ConcurrentChange(_("Someone else changed one of these tasks first. Nothing was assigned."))
-    task_ids = [row.task_id for row in rows]
-    where, params = id_list_sql("task_id", task_ids)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {TaskAssignment._meta.db_table} SET active = %s, ended_at = %s WHERE {where} AND active",  # noqa: S608
-            [False, now, *params],
-        )
+    _end_active_assignments(task_ids=[row.task_id for row in rows], now=now)
     insert_rows(
         TaskAssignment,
         ("task_id", "staff_id", "active", "assigned_at", "ended_at"),
         [(row.task_id, row.staff_id, True, now, None) for row in rows],
         returning=False,
     )
+    actor_id = actor.pk if actor else None
     log_ids = insert_rows(
         TaskTransition,
         ("task_id", "transition", "from_state", "to_state", "actor_id", "at", "reason", "details"),
         [
             (
-                row.task_id, "assign", TaskState.QUEUED, TaskState.ASSIGNED, actor.pk if actor else None, now, "",
+                row.task_id, "assign", TaskState.QUEUED, TaskState.ASSIGNED, actor_id, now, "",
                 {"assignee": row.staff_id, "assignee_name": row.staff_name, "from_assignee": None, **row.details},
             )
             for row in rows
         ],
     )
-    transaction.on_commit(lambda: _after_transitions(log_ids))
+    notifications.notify_assigned(
+        [(row.staff_id, row.task_id, log_id, row.item_name) for row, log_id in zip(rows, log_ids, strict=True)],
+        now=now,
+    )
     return staff_adjust_open_tasks(Counter(row.staff_id for row in rows))
+
+
+def _end_active_assignments(*, task_ids: list[int], now) -> None:  # noqa: ANN001
+    """End any active assignment of these tasks (a queued task has none: this is the guard).
+
+    On PostgreSQL the rows are found task by task through the partial unique index
+    `one_active_assignment_per_task` (a LATERAL probe per id; `LIMIT 1`, which that
+    index guarantees anyway, keeps PostgreSQL from flattening the probe into a join), then
+    updated by primary key. A plain `task_id = ANY(…) AND active`, or the same as a join,
+    let the planner, with statistics taken while the table was small, scan every
+    assignment for each batch (bench/README.md).
+    """
+    table = TaskAssignment._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor != "postgresql":
+            where, params = id_list_sql("task_id", task_ids)
+            cursor.execute(f"UPDATE {table} SET active = %s, ended_at = %s WHERE {where} AND active", [False, now, *params])  # noqa: S608
+            return
+        cursor.execute(
+            f"SELECT x.id FROM unnest(%s::bigint[]) AS v(task_id) CROSS JOIN LATERAL "  # noqa: S608 - our table name
+            f"(SELECT id FROM {table} WHERE task_id = v.task_id AND active LIMIT 1) AS x",
+            [id_array(task_ids)],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+        if ids:
+            cursor.execute(f"UPDATE {table} SET active = false, ended_at = %s WHERE id = ANY(%s::bigint[])", [now, id_array(ids)])  # noqa: S608
 
 
 def _assign_rows(*, rows: list[BulkAssignment], now) -> int:  # noqa: ANN001
@@ -506,12 +534,6 @@ def _assign_rows(*, rows: list[BulkAssignment], now) -> int:  # noqa: ANN001
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
-
-
-def _after_transitions(transition_ids: list[int]) -> None:
-    from taxservice.cases.tasks import notify_transitions
-
-    notify_transitions.delay(transition_ids)
 
 
 @dataclass(frozen=True)

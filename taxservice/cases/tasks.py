@@ -12,8 +12,3 @@ def notify_transition(transition_id: int) -> int:
     """Write the notifications a committed transition calls for. Returns how many were new."""
     return notifications.notify_for_transition(transition_id=transition_id)
 
-
-@shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
-def notify_transitions(transition_ids: list[int]) -> int:
-    """The batch form of notify_transition, for the dispatcher's set-based path."""
-    return notifications.notify_for_transitions(transition_ids=transition_ids)

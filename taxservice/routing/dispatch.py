@@ -224,34 +224,37 @@ def load_context(*, tasks: list[TaskRef], now: dt.datetime, need_round_robin: bo
 def last_handlers(tasks: list[TaskRef]) -> dict[tuple[int, int], int]:
     """Who last held each (taxpayer, item) of the batch, other than the batch's own tasks.
 
-    One query joined to the batch's pairs, so it walks the (taxpayer, item) index rather
-    than an OR of hundreds of conditions. On PostgreSQL the pairs travel as two arrays.
+    One query that starts from the batch's pairs and walks the (taxpayer, item) index,
+    then each task's assignments by task id. On PostgreSQL the pairs travel as two arrays.
+    The batch's own tasks are left out here, in Python, not by a `task_id <> ALL(…)`
+    condition: with a thousand ids the planner cannot estimate that condition from
+    statistics taken while the assignment table was small, and it then hashed every
+    assignment ever written for each batch, a cost growing with the table (bench/README.md).
     """
     pairs = sorted({(task.taxpayer_id, task.item_id) for task in tasks})
     if not pairs:
         return {}
     task_table = Task._meta.db_table
     assignment_table = TaskAssignment._meta.db_table
-    batch_ids = [task.id for task in tasks]
     if connection.vendor == "postgresql":
         source = "unnest(%s::bigint[], %s::bigint[]) AS v(column1, column2)"
-        params = [id_array(p[0] for p in pairs), id_array(p[1] for p in pairs), id_array(batch_ids)]
-        exclude = "a.task_id <> ALL(%s::bigint[])"
+        params = [id_array(p[0] for p in pairs), id_array(p[1] for p in pairs)]
     else:
         source = f"(VALUES {', '.join(['(%s, %s)'] * len(pairs))}) AS v"
-        params = [value for pair in pairs for value in pair] + batch_ids
-        exclude = f"a.task_id NOT IN ({', '.join(['%s'] * len(batch_ids))})"
+        params = [value for pair in pairs for value in pair]
     sql = (
-        f"SELECT t.taxpayer_id, t.item_id, a.staff_id FROM {assignment_table} a "  # noqa: S608 - table names are ours
-        f"JOIN {task_table} t ON t.id = a.task_id "
-        f"JOIN {source} ON t.taxpayer_id = v.column1 AND t.item_id = v.column2 "
-        f"WHERE {exclude} ORDER BY a.assigned_at, a.id"
+        f"SELECT t.taxpayer_id, t.item_id, a.task_id, a.staff_id FROM {source} "  # noqa: S608 - table names are ours
+        f"JOIN {task_table} t ON t.taxpayer_id = v.column1 AND t.item_id = v.column2 "
+        f"JOIN {assignment_table} a ON a.task_id = t.id "
+        f"ORDER BY a.assigned_at, a.id"
     )
+    batch_ids = {task.id for task in tasks}
     handlers: dict[tuple[int, int], int] = {}
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        for taxpayer_id, item_id, staff_id in cursor.fetchall():
-            handlers[(taxpayer_id, item_id)] = staff_id  # the latest wins
+        for taxpayer_id, item_id, task_id, staff_id in cursor.fetchall():
+            if task_id not in batch_ids:
+                handlers[(taxpayer_id, item_id)] = staff_id  # the latest wins
     return handlers
 
 

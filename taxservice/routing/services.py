@@ -264,7 +264,8 @@ def _dispatch_batch_locked(
         actor=actor,
         rows=[
             case_services.BulkAssignment(
-                task_id=d.task.id, staff_id=d.chosen_id, staff_name=names[d.chosen_id], details={"decision": d.pk}
+                task_id=d.task.id, staff_id=d.chosen_id, staff_name=names[d.chosen_id],
+                item_name=items[d.task.item_id].name, details={"decision": d.pk},
             )
             for d in assigned
         ],
