@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from taxservice.bulk import RawJSON, id_array, insert_rows
@@ -34,6 +35,22 @@ def test_insert_rows_round_trips_awkward_text_and_json_and_returns_ids_in_order(
         assert (log.transition, log.reason, log.actor_id) == (f"t{n}", text, None)
         assert log.details == {"text": text, "n": n, "list": [1, "\\t"]}
         assert abs(log.at - now) < dt.timedelta(microseconds=1)
+
+
+def test_times_keep_their_instant_whatever_their_zone_and_naive_ones_are_refused(task, db):
+    fields = ("task_id", "transition", "from_state", "to_state", "at", "reason", "details")
+    shanghai = dt.timezone(dt.timedelta(hours=8))
+    moments = [
+        dt.datetime(2026, 11, 28, 23, 59, 59, 999999, tzinfo=shanghai),  # the previous day in UTC
+        dt.datetime(2026, 11, 28, 0, 0, tzinfo=dt.UTC),
+    ]
+    rows = [(task.pk, "t", "", "queued", moment, "", {}) for moment in moments * 2]  # repeated: formatted once
+    ids = insert_rows(TaskTransition, fields, rows)
+    stored = TaskTransition.objects.in_bulk(ids)
+    assert [stored[pk].at for pk in ids] == moments * 2
+    if connection.vendor == "postgresql":  # SQLite goes through bulk_create, which has its own check
+        with pytest.raises(ValueError, match="aware"):
+            insert_rows(TaskTransition, fields, [(task.pk, "t", "", "queued", dt.datetime(2026, 11, 28), "", {})])
 
 
 def test_raw_json_is_written_as_it_is_and_returning_false_writes_without_ids(task):

@@ -36,7 +36,6 @@ class TaskRef:
     taxpayer_id: int
     item_id: int
     source: str
-    created_at: dt.datetime
     classification: str  # of the taxpayer: with `grade`, what the rules match on
     grade: str
     competent_branch_id: int
@@ -44,7 +43,7 @@ class TaskRef:
 
     # Names for Task.objects.values_list, in field order.
     FIELDS = (
-        "id", "team_id", "taxpayer_id", "item_id", "source", "created_at", "taxpayer__classification",
+        "id", "team_id", "taxpayer_id", "item_id", "source", "taxpayer__classification",
         "taxpayer__grade", "taxpayer__competent_branch_id", "has_open_alert",
     )
 
@@ -52,7 +51,7 @@ class TaskRef:
     def of(cls, task: Task) -> TaskRef:
         taxpayer = task.taxpayer
         return cls(
-            task.pk, task.team_id, task.taxpayer_id, task.item_id, task.source, task.created_at,
+            task.pk, task.team_id, task.taxpayer_id, task.item_id, task.source,
             taxpayer.classification, taxpayer.grade, taxpayer.competent_branch_id, task.has_open_alert,
         )
 
