@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Case, CharField, Count, Prefetch, Q, QuerySet, Value, When
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
@@ -82,22 +82,6 @@ class Clock:
             day_ago=now - dt.timedelta(days=1),
             three_days_ago=now - dt.timedelta(days=3),
             end_of_today=midnight + dt.timedelta(days=1),
-        )
-
-    def age_bucket(self) -> Case:
-        return Case(
-            When(created_at__gt=self.day_ago, then=Value("lt1")),
-            When(created_at__gt=self.three_days_ago, then=Value("1to3")),
-            default=Value("gt3"),
-            output_field=CharField(),
-        )
-
-    def due_bucket(self) -> Case:
-        return Case(
-            When(due_at__lt=self.now, then=Value("overdue")),
-            When(due_at__lt=self.end_of_today, then=Value("today")),
-            default=Value("later"),
-            output_field=CharField(),
         )
 
     def age_filter(self, bucket: str) -> Q:
@@ -202,42 +186,59 @@ class FacetValue:
     count: int
 
 
-def _filtered(dimension: str, filters: dict) -> bool:
-    """Whether the list is narrowed along this facet's dimension."""
-    return bool(filters.get(dimension))
-
-
 def hub_facets(*, staff: Staff, filters: dict, clock: Clock) -> dict[str, list[FacetValue]]:
     """Counts by state, team, source line, age and due, and of tasks with an open alert.
 
     Each facet applies every filter but its own. Facets whose own dimension is not
-    filtered therefore count the same tasks, and come from one scan: a GROUP BY over
-    every hub state and every facet's column, summed here per facet (the state facet
-    across states, the others within the chosen state). A facet whose dimension is
-    filtered gets a GROUP BY of its own. On the unfiltered dashboard that is one scan
-    of the tasks instead of six (bench/hub_queue.py).
+    filtered therefore count the same tasks, and come from one scan: a GROUP BY state and
+    the team, source and alert columns, with the age and due buckets counted as
+    conditional aggregates, summed here per facet (the state facet across states, the
+    others within the chosen state). A facet whose dimension is filtered gets a query of
+    its own. On the unfiltered dashboard that is one scan of the tasks instead of six
+    (bench/hub_queue.py). The buckets are aggregates, not GROUP BY columns, so that
+    PostgreSQL can estimate the number of groups and hash them.
     """
     state = filters.get("state") or TaskState.QUEUED
-    shared = [d for d in ("team", "source", "age", "due", "alerts") if not _filtered(d, filters)]
-    columns = {"team": "team_id", "source": "source", "age": "age_bucket", "due": "due_bucket", "alerts": "has_open_alert"}
-    buckets = {"age_bucket": clock.age_bucket(), "due_bucket": clock.due_bucket()}
+    shared = [d for d in ("team", "source", "age", "due", "alerts") if not filters.get(d)]
+    columns = {"team": "team_id", "source": "source", "alerts": "has_open_alert"}
+    bucket_filters = {"age": (AGE_BUCKETS, clock.age_filter), "due": (DUE_BUCKETS, clock.due_filter)}
 
-    def grouped(dimension: str, by: list[str], *, base_state: str | None) -> list[dict]:
-        qs = _narrowed(_base(staff=staff, state=base_state), filters=filters, clock=clock, skip=dimension)
-        extra = {name: expression for name, expression in buckets.items() if name in by}
-        if extra:
-            qs = qs.annotate(**extra)
-        return list(qs.order_by().values(*by).annotate(n=Count("id")))
+    def narrowed(dimension: str, *, base_state: str | None) -> QuerySet[Task]:
+        return _narrowed(_base(staff=staff, state=base_state), filters=filters, clock=clock, skip=dimension).order_by()
+
+    def bucket_counts(dimension: str) -> dict[str, Count]:
+        buckets, where = bucket_filters[dimension]
+        return {f"{dimension}_{bucket}": Count("id", filter=where(bucket)) for bucket, _label in buckets}
 
     counts: dict[str, dict] = {d: {} for d in FACETS}
-    for row in grouped("", ["state", *(columns[d] for d in shared)], base_state=None):
-        counts["state"][row["state"]] = counts["state"].get(row["state"], 0) + row["n"]
-        if row["state"] == state:
-            for d in shared:
-                counts[d][row[columns[d]]] = counts[d].get(row[columns[d]], 0) + row["n"]
+
+    def add(dimension: str, value, n: int) -> None:  # noqa: ANN001
+        counts[dimension][value] = counts[dimension].get(value, 0) + n
+
+    by = ["state", *(columns[d] for d in shared if d in columns)]
+    aggregates = {"n": Count("id")}
+    for d in shared:
+        if d in bucket_filters:
+            aggregates.update(bucket_counts(d))
+    for row in narrowed("", base_state=None).values(*by).annotate(**aggregates):
+        add("state", row["state"], row["n"])
+        if row["state"] != state:
+            continue
+        for d in shared:
+            if d in columns:
+                add(d, row[columns[d]], row["n"])
+            else:
+                for bucket, _label in bucket_filters[d][0]:
+                    add(d, bucket, row[f"{d}_{bucket}"])
     for d in ("team", "source", "age", "due", "alerts"):
-        if d not in shared:
-            counts[d] = {row[columns[d]]: row["n"] for row in grouped(d, [columns[d]], base_state=state)}
+        if d in shared:
+            continue
+        if d in columns:
+            rows = narrowed(d, base_state=state).values(columns[d]).annotate(n=Count("id"))
+            counts[d] = {row[columns[d]]: row["n"] for row in rows}
+        else:
+            totals = narrowed(d, base_state=state).aggregate(**bucket_counts(d))
+            counts[d] = {bucket: totals[f"{d}_{bucket}"] for bucket, _label in bucket_filters[d][0]}
 
     teams = {team.pk: team for team in Team.objects.filter(pk__in=[pk for pk in counts["team"] if pk is not None])}
     return {
