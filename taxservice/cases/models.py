@@ -106,7 +106,13 @@ class Task(ConcurrentTransitionMixin, models.Model):
         related_name="tasks",
         help_text=_("The front-desk contact; empty for tasks pushed in by other business lines."),
     )
-    taxpayer = models.ForeignKey(Taxpayer, verbose_name=_("taxpayer"), on_delete=models.PROTECT, related_name="tasks")
+    # No single-column indexes on taxpayer, assignee or state: task_taxpayer_item_idx,
+    # task_assignee_idx and the state-first indexes in Meta lead with those columns and
+    # serve the same lookups. Each index costs every task write (a task changes state,
+    # and so every index entry, at each step of its life).
+    taxpayer = models.ForeignKey(
+        Taxpayer, verbose_name=_("taxpayer"), on_delete=models.PROTECT, related_name="tasks", db_index=False
+    )
     item = models.ForeignKey(Item, verbose_name=_("item"), on_delete=models.PROTECT, related_name="tasks")
     note = models.TextField(_("note"), blank=True)
     source = models.CharField(_("source"), max_length=24, choices=Source.choices, default=Source.FRONT_DESK)
@@ -115,9 +121,10 @@ class Task(ConcurrentTransitionMixin, models.Model):
         Team, verbose_name=_("team"), null=True, blank=True, on_delete=models.PROTECT, related_name="tasks"
     )
     assignee = models.ForeignKey(
-        Staff, verbose_name=_("assignee"), null=True, blank=True, on_delete=models.PROTECT, related_name="tasks"
+        Staff, verbose_name=_("assignee"), null=True, blank=True, on_delete=models.PROTECT, related_name="tasks",
+        db_index=False,
     )
-    state = FSMField(_("state"), default=S.RECEIVED, choices=TaskState.choices, protected=True, db_index=True)
+    state = FSMField(_("state"), default=S.RECEIVED, choices=TaskState.choices, protected=True)
     auto_dispatch = models.BooleanField(
         _("auto-dispatch"), default=False, help_text=_("Set by screening: the robot dispatches this task.")
     )
