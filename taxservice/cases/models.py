@@ -281,6 +281,7 @@ class TaskTransition(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         help_text=_("Empty means the system (automation)."),
+        db_index=False,  # transition_actor_idx, which leaves out the system's rows
     )
     at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
     reason = models.TextField(_("reason"), blank=True)
@@ -290,7 +291,12 @@ class TaskTransition(models.Model):
         ordering = ["at", "id"]
         verbose_name = _("task transition")
         verbose_name_plural = _("task transitions")
-        indexes = [models.Index(fields=["task", "at"], name="transition_task_at_idx")]
+        indexes = [
+            models.Index(fields=["task", "at"], name="transition_task_at_idx"),
+            # Lookups by actor ask for a person, never for "the system": the robot's rows
+            # (most of the log) stay out of this index and cost no insert into it.
+            models.Index(fields=["actor"], condition=models.Q(actor__isnull=False), name="transition_actor_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.task_id}: {self.from_state} → {self.to_state}"
@@ -356,18 +362,21 @@ class TaskIntake(models.Model):
 
 
 class Notification(models.Model):
-    """A message to a staff member, written by a Celery task after a transition commits."""
+    """A message to a staff member about a transition: written by a Celery task after the
+    transition commits, or by the robot's batch in its own transaction (docs/decisions.md §4)."""
 
-    # A derived inbox row, written a thousand at a time after each robot batch. Its
+    # A derived inbox row, written a thousand at a time by each robot batch. Its
     # references are kept by the ORM (CASCADE), not by database constraints: three
     # per-row foreign-key triggers were a measurable share of the robot's commit
-    # (bench/README.md). The unique (recipient, transition) constraint indexes recipients.
+    # (bench/README.md). The unique (recipient, transition) constraint indexes recipients;
+    # nothing reads notifications by transition (transitions are never deleted), so that
+    # reference has no index of its own.
     recipient = models.ForeignKey(
         Staff, on_delete=models.CASCADE, related_name="notifications", db_index=False, db_constraint=False
     )
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="notifications", db_constraint=False)
     transition = models.ForeignKey(
-        TaskTransition, on_delete=models.CASCADE, related_name="notifications", db_constraint=False
+        TaskTransition, on_delete=models.CASCADE, related_name="notifications", db_constraint=False, db_index=False
     )
     message = models.CharField(_("message"), max_length=200)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
