@@ -66,7 +66,8 @@ def insert_rows(
             )
             ids = [row[0] for row in cursor.fetchall()]
             column_list = f"{connection.ops.quote_name(opts.pk.column)}, {column_list}"
-        with cursor.cursor.copy(f"COPY {table} ({column_list}) FROM STDIN") as copy:  # noqa: S608 - our own names
+        # On psycopg's own cursor, so its errors are turned into Django's (IntegrityError…) here.
+        with connection.wrap_database_errors, cursor.cursor.copy(f"COPY {table} ({column_list}) FROM STDIN") as copy:  # noqa: S608
             write = copy.write_row
             for n, row in enumerate(rows):
                 if json_at or time_at:

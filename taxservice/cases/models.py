@@ -263,12 +263,29 @@ TRANSITION_METHODS: dict[str, str] = {
 TRANSITION_CHOICES = [(name, name) for name in TRANSITION_METHODS]
 
 
+# References the dispatcher writes a thousand at a time are checked by statement-level
+# triggers (migrations cases 0008 and routing 0005), not per-row foreign keys: one
+# anti-join per statement instead of a lookup and a row lock per row, which was about
+# 50 us of PostgreSQL CPU per dispatched task (docs/decisions.md §11). Inserts and updates
+# must point at an existing row; deleting a row still pointed at fails. PostgreSQL only
+# (SQLite, the embedded default, has no check); on_delete stays with the ORM everywhere.
+# (referencing table, column, referenced table):
+REFERENCE_CHECKS = (
+    ("cases_tasktransition", "task_id", "cases_task"),
+    ("cases_taskassignment", "task_id", "cases_task"),
+    ("cases_taskassignment", "staff_id", "org_staff"),
+    ("routing_dispatchdecision", "task_id", "cases_task"),
+)
+
+
 class TaskTransition(models.Model):
     """One append-only row per state change. Durations and indicators derive from it."""
 
     # Indexed by transition_task_at_idx (task, at), which serves every lookup by task.
+    # Checked by a statement-level reference check, not a per-row foreign key (see REFERENCE_CHECKS).
     task = models.ForeignKey(
-        Task, verbose_name=_("task"), on_delete=models.PROTECT, related_name="transitions", db_index=False
+        Task, verbose_name=_("task"), on_delete=models.PROTECT, related_name="transitions", db_index=False,
+        db_constraint=False,
     )
     transition = models.CharField(_("transition"), max_length=32)
     from_state = models.CharField(_("from state"), max_length=24, choices=TaskState.choices, blank=True)
@@ -318,8 +335,9 @@ class TaskAssignment(models.Model):
     """Who holds a task. The partial unique constraint allows one active row per task, so
     two dispatchers racing past every other check still cannot both assign it."""
 
-    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="assignments")
-    staff = models.ForeignKey(Staff, on_delete=models.PROTECT, related_name="assignments")
+    # Both checked by statement-level reference checks, not per-row foreign keys (REFERENCE_CHECKS).
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="assignments", db_constraint=False)
+    staff = models.ForeignKey(Staff, on_delete=models.PROTECT, related_name="assignments", db_constraint=False)
     active = models.BooleanField(default=True)
     assigned_at = models.DateTimeField(default=timezone.now)
     ended_at = models.DateTimeField(null=True, blank=True)

@@ -206,7 +206,9 @@ class DispatchDecision(models.Model):
     # database constraints or indexes: no per-row foreign-key trigger and four fewer index
     # inserts on the dispatcher's hot path (bench/README.md). Reads go by task, or by team
     # through decision_team_idx.
-    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="dispatch_decisions")
+    # Checked by a statement-level reference check, not a per-row foreign key
+    # (cases.models.REFERENCE_CHECKS).
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="dispatch_decisions", db_constraint=False)
     at = models.DateTimeField(_("at"), default=timezone.now)
     actor = models.ForeignKey(
         Staff, null=True, blank=True, on_delete=models.PROTECT, related_name="+", help_text=_("Empty: the robot."),
