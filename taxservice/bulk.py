@@ -76,7 +76,7 @@ def insert_rows(
                         row[i] = _json_text(row[i])
                     for i in time_at:
                         value = row[i]
-                        if value is not None:
+                        if isinstance(value, dt.datetime):  # anything else goes to psycopg as it is
                             text = times.get(value)
                             if text is None:
                                 text = times[value] = _time_text(value)

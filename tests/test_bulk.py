@@ -48,6 +48,9 @@ def test_times_keep_their_instant_whatever_their_zone_and_naive_ones_are_refused
     ids = insert_rows(TaskTransition, fields, rows)
     stored = TaskTransition.objects.in_bulk(ids)
     assert [stored[pk].at for pk in ids] == moments * 2
+    if connection.vendor == "postgresql":  # text is passed through to COPY as it is
+        (pk,) = insert_rows(TaskTransition, fields, [(task.pk, "t", "", "queued", "2026-11-28T08:00:00+08:00", "", {})])
+        assert TaskTransition.objects.get(pk=pk).at == dt.datetime(2026, 11, 28, 0, 0, tzinfo=dt.UTC)
     if connection.vendor == "postgresql":  # SQLite goes through bulk_create, which has its own check
         with pytest.raises(ValueError, match="aware"):
             insert_rows(TaskTransition, fields, [(task.pk, "t", "", "queued", dt.datetime(2026, 11, 28), "", {})])

@@ -388,7 +388,7 @@ class TestRobot:
         assert [states[t.pk] for t in tasks] == ["assigned", "assigned", "queued"]
 
     def test_an_optimistic_batch_that_would_overfill_is_redone_under_the_staff_locks(
-        self, org, hot_item, open_case, monkeypatch
+        self, org, hot_item, open_case, monkeypatch, django_capture_on_commit_callbacks
     ):
         # The member is full (capacity 1, one open task), and the only one on duty. A
         # robot batch reads the loads without locks; make that read stale, as if another
@@ -412,7 +412,8 @@ class TestRobot:
             return ctx
 
         monkeypatch.setattr(dispatch, "load_context", stale_first)
-        run = services.robot_run(trigger="sweep")
+        with django_capture_on_commit_callbacks(execute=True):  # whatever follows the commit runs too
+            run = services.robot_run(trigger="sweep")
         assert len(calls) == 2  # the stale optimistic read, then the locked redo
         task.refresh_from_db()
         assert (run.dispatched, run.skipped, task.state, task.assignee_id) == (0, 1, "queued", None)
@@ -444,6 +445,23 @@ class TestRobot:
         stray.refresh_from_db()
         assert not stray.active and stray.ended_at is not None
         assert TaskAssignment.objects.filter(task=task, active=True).count() == 1
+
+    def test_a_single_step_notifies_in_the_bureaus_language_too(self, org, open_case, django_capture_on_commit_callbacks):
+        task = queued(org, open_case)
+        with translation.override("en"), django_capture_on_commit_callbacks(execute=True):
+            case_services.task_transition(task_id=task.pk, actor=org.member, name="assign")
+        (note,) = Notification.objects.filter(task=task)
+        assert note.message.startswith(f"任务 T{task.pk}")
+
+    def test_messages_queued_for_the_old_batch_task_are_still_handled_once(self, org, open_case):
+        from taxservice.cases.tasks import notify_transitions
+
+        task = queued(org, open_case)
+        case_services.task_transition(task_id=task.pk, actor=org.member, name="assign")  # its on_commit never runs here
+        log = task.transitions.get(transition="assign")
+        assert notify_transitions([log.pk]) == 1
+        assert notify_transitions([log.pk]) == 0
+        assert Notification.objects.filter(transition=log, recipient=org.member).count() == 1
 
     def test_a_paused_robot_dispatches_nothing_but_logs_the_run(self, org, hot_item):
         task, _ = push(org, TaxpayerFactory(competent_branch=org.source), hot_item)

@@ -20,14 +20,18 @@ _MESSAGES = {
 
 
 def notify_for_transition(*, transition_id: int) -> int:
-    """Idempotent: a second call for the same transition writes nothing."""
+    """Idempotent: a second call for the same transition writes nothing. The text is in
+    the bureau's language (LANGUAGE_CODE), whatever the language of the request that
+    made the step (in the embedded setup this runs in that request's thread)."""
     log = TaskTransition.objects.select_related("task__item", "task__assignee").filter(pk=transition_id).first()
     if log is None or log.transition not in _MESSAGES or log.task.assignee_id is None:
         return 0
+    with translation.override(settings.LANGUAGE_CODE):  # the bureau's language, as notify_assigned
+        message = _message(log)
     try:
         with transaction.atomic():
             Notification.objects.create(
-                recipient_id=log.task.assignee_id, task=log.task, transition=log, message=_message(log)
+                recipient_id=log.task.assignee_id, task=log.task, transition=log, message=message
             )
     except IntegrityError:
         return 0

@@ -171,7 +171,7 @@ def lock_staff_of_teams(team_ids: list[int]) -> None:
     """Lock the staff rows of these teams in one ascending pass (see the module docstring)."""
     staff_ids = set(Staff.teams.through.objects.filter(team_id__in=team_ids).values_list("staff_id", flat=True))
     # FOR NO KEY UPDATE: excludes other dispatchers, but not the KEY SHARE locks that
-    # foreign-key inserts elsewhere (notifications, audit rows) take on these rows.
+    # foreign-key checks elsewhere (the audit row's actor, a task's assignee) take on these rows.
     list(Staff.objects.select_for_update(no_key=True).filter(pk__in=staff_ids).order_by("pk").values_list("pk", flat=True))
 
 
@@ -368,8 +368,8 @@ def robot_run(*, trigger: str, task_ids: list[int] | None = None, batch_size: in
                 # Check the new rows' foreign keys as they are written, not at COMMIT: the
                 # commit then happens while the chosen people's rows are locked, so
                 # everything deferred to it would hold other workers up.
-                with connection.cursor() as cursor:
-                    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                with connection.cursor() as db:
+                    db.execute("SET CONSTRAINTS ALL IMMEDIATE")
             try:
                 with transaction.atomic():
                     decided = _dispatch_batch_locked(tasks=claimed, actor=None, verify_capacity=True)
