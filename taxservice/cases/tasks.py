@@ -19,4 +19,3 @@ def notify_transitions(transition_ids: list[int]) -> int:
     in the batch (docs/decisions.md §4) must still find a worker that handles them.
     Idempotent, like notify_transition. Remove once no such message can be waiting."""
     return sum(notifications.notify_for_transition(transition_id=pk) for pk in transition_ids)
-

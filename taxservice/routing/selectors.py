@@ -199,7 +199,8 @@ def hub_facets(*, staff: Staff, filters: dict, clock: Clock) -> dict[str, list[F
     PostgreSQL can estimate the number of groups and hash them.
     """
     state = filters.get("state") or TaskState.QUEUED
-    shared = [d for d in ("team", "source", "age", "due", "alerts") if not filters.get(d)]
+    dimensions = [d for d in FACETS if d != "state"]  # state is counted by the shared scan, across states
+    shared = [d for d in dimensions if not filters.get(d)]
     columns = {"team": "team_id", "source": "source", "alerts": "has_open_alert"}
     bucket_filters = {"age": (AGE_BUCKETS, clock.age_filter), "due": (DUE_BUCKETS, clock.due_filter)}
 
@@ -230,7 +231,7 @@ def hub_facets(*, staff: Staff, filters: dict, clock: Clock) -> dict[str, list[F
             else:
                 for bucket, _label in bucket_filters[d][0]:
                     add(d, bucket, row[f"{d}_{bucket}"])
-    for d in ("team", "source", "age", "due", "alerts"):
+    for d in dimensions:
         if d in shared:
             continue
         if d in columns:
