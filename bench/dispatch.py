@@ -153,11 +153,11 @@ def generate(args: argparse.Namespace) -> World:
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from taxservice.cases.models import Task, TaskState
     from taxservice.catalogue.models import Item
     from taxservice.org.models import Branch, Role, Staff, StaffRole, Team, Tier
-    from taxservice.routing.models import StaffConflict
     from taxservice.taxpayers.models import Taxpayer
+    from taxservice.workflow.cases.models import Task, TaskState
+    from taxservice.workflow.routing.models import StaffConflict
 
     rng = random.Random(args.seed)
     world = World()
@@ -320,7 +320,7 @@ def generate(args: argparse.Namespace) -> World:
 
 
 def backlog() -> int:
-    from taxservice.routing.services import robot_backlog
+    from taxservice.workflow.routing.services import robot_backlog
 
     return robot_backlog().count()
 
@@ -426,11 +426,11 @@ def scalar(sql: str, params: list | None = None) -> int:
 
 
 def tables() -> dict[str, str]:
-    from taxservice.cases.models import Notification, Task, TaskAssignment, TaskTransition
     from taxservice.catalogue.models import Item
     from taxservice.org.models import Staff, StaffRole
-    from taxservice.routing.models import DispatchDecision, HubAlert, StaffConflict
     from taxservice.taxpayers.models import Taxpayer
+    from taxservice.workflow.cases.models import Notification, Task, TaskAssignment, TaskTransition
+    from taxservice.workflow.routing.models import DispatchDecision, HubAlert, StaffConflict
 
     return {
         "task": Task._meta.db_table,
@@ -591,7 +591,7 @@ def git_state() -> str:
 
 
 def robot_runs() -> list[tuple[int, int, int, dict, int]]:
-    from taxservice.routing.models import RobotRun
+    from taxservice.workflow.routing.models import RobotRun
 
     return list(RobotRun.objects.order_by("pk").values_list("pk", "dispatched", "skipped", "skipped_reasons", "duration_ms"))
 

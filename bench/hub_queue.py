@@ -77,10 +77,10 @@ def main(argv: list[str]) -> int:
     from django.db import connection
     from django.utils import timezone
 
-    from taxservice.cases.models import Task
     from taxservice.org.models import Role, Staff
     from taxservice.pagination import IdFirstPaginator
-    from taxservice.routing import selectors
+    from taxservice.workflow.cases.models import Task
+    from taxservice.workflow.routing import selectors
 
     try:
         call_command("migrate", verbosity=0)

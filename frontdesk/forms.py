@@ -5,10 +5,10 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from taxservice.cases.models import Channel
 from taxservice.org.models import Branch
 from taxservice.taxpayers.models import Taxpayer
 from taxservice.web.forms import ServiceErrorsMixin
+from taxservice.workflow.cases.models import Channel
 
 
 class TaxpayerSearchForm(forms.Form):

@@ -10,16 +10,16 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from taxservice.cases import selectors, services
-from taxservice.cases.exceptions import InvalidInput, ServiceError
-from taxservice.cases.models import Case, Task, TaskState
 from taxservice.catalogue.models import HandlingList, Item
+from taxservice.errors import InvalidInput, ServiceError
 from taxservice.org.models import Branch, Staff
 from taxservice.taxpayers.models import Taxpayer
 from taxservice.taxpayers.services import taxpayer_register
 from taxservice.web.access import FRONT_DESK_ROLES, staff_page
 from taxservice.web.labels import transition_label
 from taxservice.web.queries import paginate
+from taxservice.workflow.cases import selectors, services
+from taxservice.workflow.cases.models import Case, Task, TaskState
 
 from .forms import CaseOpenForm, TaxpayerRegisterForm, TaxpayerSearchForm
 

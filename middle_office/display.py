@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from taxservice.cases.models import Task
 from taxservice.catalogue.models import HandlingList, Item
 from taxservice.org.models import Branch, Team, Tier
-from taxservice.routing.models import Chooser, RoutingRule, RoutingRuleChange, Target
 from taxservice.taxpayers.models import Taxpayer
 from taxservice.web.labels import filter_label
+from taxservice.workflow.cases.models import Task
+from taxservice.workflow.routing.models import Chooser, RoutingRule, RoutingRuleChange, Target
 
 # The snapshot's keys (RoutingRule.snapshot) and their labels, in the form's order.
 FIELD_NAMES = {

@@ -8,15 +8,15 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from taxservice.cases.exceptions import ServiceError
-from taxservice.cases.models import Task, TaskState
-from taxservice.cases.policy import REASON_REQUIRED
 from taxservice.catalogue.models import HandlingList
+from taxservice.errors import ServiceError
 from taxservice.org.models import Branch, Staff, Team, Tier
-from taxservice.routing.models import FILTER_NAMES, Chooser, RoutingRule, Target
 from taxservice.taxpayers.models import Taxpayer
 from taxservice.web.forms import ServiceErrorsMixin
 from taxservice.web.labels import FIELD_LABELS, FILTER_LABELS
+from taxservice.workflow.cases.models import Task, TaskState
+from taxservice.workflow.cases.policy import REASON_REQUIRED
+from taxservice.workflow.routing.models import FILTER_NAMES, Chooser, RoutingRule, Target
 
 from .selectors import AGE_BUCKETS, DUE_BUCKETS, HUB_STATES, NO_TEAM
 

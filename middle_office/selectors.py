@@ -1,19 +1,19 @@
-"""Reads of the coordinator's dashboard, built on the core's selectors (taxservice.routing.selectors)."""
+"""Reads of the coordinator's dashboard, built on the core's selectors (taxservice.workflow.routing.selectors)."""
 
 from __future__ import annotations
 
 from django.db.models import Count, QuerySet
 
-from taxservice.cases.models import Task, TaskState
 from taxservice.org.models import Branch, Staff
-from taxservice.routing import selectors as hub_selectors
-from taxservice.routing.models import (
+from taxservice.workflow.cases.models import Task, TaskState
+from taxservice.workflow.routing import selectors as hub_selectors
+from taxservice.workflow.routing.models import (
     RobotRun,
     RoutingRule,
     RoutingRuleChange,
     UploadBatch,
 )
-from taxservice.routing.selectors import (  # noqa: F401 - re-exported for the dashboard's views
+from taxservice.workflow.routing.selectors import (  # noqa: F401 - re-exported for the dashboard's views
     AGE_BUCKETS,
     DUE_BUCKETS,
     FACETS,
@@ -25,7 +25,7 @@ from taxservice.routing.selectors import (  # noqa: F401 - re-exported for the d
     hub_tasks,
 )
 
-# The hub's lists and facet counts live in the core (taxservice.routing.selectors), which
+# The hub's lists and facet counts live in the core (taxservice.workflow.routing.selectors), which
 # the API shares; re-exported here for the dashboard's views.
 
 

@@ -16,18 +16,18 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from taxservice.cases import services
-from taxservice.cases.exceptions import ServiceError
-from taxservice.cases.models import TaskState
+from taxservice.errors import ServiceError
 from taxservice.org.models import Staff, Team
-from taxservice.routing import selectors as hub_selectors
-from taxservice.routing import services as routing_services
-from taxservice.routing.models import DispatchDecision, RobotSettings, RoutingRule, UploadBatch
-from taxservice.routing.services import HUB_ROLES
-from taxservice.routing.uploads import MAX_BYTES, upload_progress, upload_start
 from taxservice.web.access import QUEUE_ROLES, staff_page
 from taxservice.web.labels import filter_label
 from taxservice.web.queries import PAGE_SIZE, attach_actions, paginate, queue_for_staff, team_choices
+from taxservice.workflow.cases import services
+from taxservice.workflow.cases.models import TaskState
+from taxservice.workflow.routing import selectors as hub_selectors
+from taxservice.workflow.routing import services as routing_services
+from taxservice.workflow.routing.models import DispatchDecision, RobotSettings, RoutingRule, UploadBatch
+from taxservice.workflow.routing.services import HUB_ROLES
+from taxservice.workflow.routing.uploads import MAX_BYTES, upload_progress, upload_start
 
 from .display import change_rows, describe_matches, skipped_reasons
 from .forms import BulkForm, DutyForm, HubFilterForm, QueueFilterForm, RobotForm, RuleForm, UploadForm

@@ -46,8 +46,8 @@ INSTALLED_APPS = [
     "taxservice.org",
     "taxservice.taxpayers",
     "taxservice.catalogue",
-    "taxservice.cases",
-    "taxservice.routing",
+    "taxservice.workflow.cases",
+    "taxservice.workflow.routing",
     "taxservice.api",
     # Tier apps and metrics.
     "frontdesk",
@@ -153,11 +153,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
-        "TaskStateEnum": "taxservice.cases.models.TaskState",
-        "CaseStateEnum": "taxservice.cases.models.Case.State",
+        "TaskStateEnum": "taxservice.workflow.cases.models.TaskState",
+        "CaseStateEnum": "taxservice.workflow.cases.models.Case.State",
         "TeamKindEnum": "taxservice.org.models.Team.Kind",
-        "ChannelEnum": "taxservice.cases.models.Channel",
-        "TransitionNameEnum": "taxservice.cases.models.TRANSITION_CHOICES",
+        "ChannelEnum": "taxservice.workflow.cases.models.Channel",
+        "TransitionNameEnum": "taxservice.workflow.cases.models.TRANSITION_CHOICES",
     },
 }
 
@@ -195,7 +195,7 @@ TAXSERVICE_ROBOT_BATCH = env_int("TAXSERVICE_ROBOT_BATCH", 1000)
 TAXSERVICE_ROBOT_SWEEP_SECONDS = env_int("TAXSERVICE_ROBOT_SWEEP_SECONDS", 60)
 CELERY_BEAT_SCHEDULE = {
     "robot-sweep": {
-        "task": "taxservice.routing.tasks.robot_sweep",
+        "task": "taxservice.workflow.routing.tasks.robot_sweep",
         "schedule": TAXSERVICE_ROBOT_SWEEP_SECONDS,
         "kwargs": {"trigger": "sweep"},
     }

@@ -7,9 +7,9 @@ from importlib import import_module
 
 import pytest
 
-from taxservice.cases import services
 from taxservice.catalogue.models import HandlingList
 from taxservice.org.models import Branch, Role, Staff, Team, Tier
+from taxservice.workflow.cases import services
 from tests import browser as browser_support
 from tests.factories import BranchFactory, ItemFactory, StaffFactory, TaxpayerFactory, TeamFactory
 
@@ -163,10 +163,10 @@ def shipped_routing_rules(transactional_db):
     """The routing rules the product ships, which an earlier transactional test may have flushed."""
     from django.apps import apps
 
-    from taxservice.routing.models import RoutingRule
+    from taxservice.workflow.routing.models import RoutingRule
 
     if not RoutingRule.objects.exists():
-        import_module("taxservice.routing.migrations.0002_default_rules").load(apps, None)
+        import_module("taxservice.workflow.routing.migrations.0002_default_rules").load(apps, None)
 
 
 @pytest.fixture
@@ -205,6 +205,6 @@ def page(browser):
 def open_task_counts_checked(db):  # noqa: ANN001, ANN201
     """After the test, every Staff.open_tasks must equal what the tasks say (the services keep it)."""
     yield
-    from taxservice.cases.services import staff_recount_open_tasks
+    from taxservice.workflow.cases.assignments import staff_recount_open_tasks
 
     assert staff_recount_open_tasks() == 0, "Staff.open_tasks drifted from the tasks"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from taxservice.cases.models import Case, Task, TaskTransition
 from taxservice.taxpayers.models import Taxpayer
+from taxservice.workflow.cases.models import Case, Task, TaskTransition
 from tests.factories import UserFactory, credit_code
 
 pytestmark = pytest.mark.usefixtures("open_task_counts_checked")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from taxservice.cases.models import Task
-from taxservice.routing.models import HubAlert, RoutingRule
+from taxservice.workflow.cases.models import Task
+from taxservice.workflow.routing.models import HubAlert, RoutingRule
 
 pytestmark = pytest.mark.usefixtures("open_task_counts_checked")
 

@@ -9,8 +9,8 @@ from django.db import connection
 from django.utils import timezone
 
 from taxservice.bulk import RawJSON, id_array, insert_rows
-from taxservice.cases.models import Task, TaskTransition
-from taxservice.cases.services import task_transition
+from taxservice.workflow.cases.models import Task, TaskTransition
+from taxservice.workflow.cases.services import task_transition
 
 AWKWARD = ["tab\there", "line\nbreak", "carriage\rreturn", "back\\slash \\N", "引号“”'\"", "", "\\"]
 

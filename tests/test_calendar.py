@@ -1,4 +1,4 @@
-"""Working-day arithmetic for due times (taxservice.cases.calendar).
+"""Working-day arithmetic for due times (taxservice.workflow.cases.calendar).
 
 The dates are in March 2025, a month with no public holiday in China, so these stay
 true when the holiday calendar arrives.
@@ -7,7 +7,7 @@ true when the holiday calendar arrives.
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from taxservice.cases import calendar
+from taxservice.workflow.cases import calendar
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 UTC = dt.UTC

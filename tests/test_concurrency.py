@@ -8,9 +8,9 @@ from collections import Counter
 import pytest
 from django.db import connection, connections
 
-from taxservice.cases import services
-from taxservice.cases.exceptions import ConcurrentChange, TransitionNotAllowed
-from taxservice.cases.models import TaskTransition
+from taxservice.errors import ConcurrentChange, TransitionNotAllowed
+from taxservice.workflow.cases import services
+from taxservice.workflow.cases.models import TaskTransition
 
 
 @pytest.mark.django_db(transaction=True)
@@ -53,11 +53,11 @@ def test_several_dispatchers_on_one_queue_never_double_assign_or_lose_a_task(org
     """Four robots sweep the same backlog at once, each in its own database session."""
     if connection.vendor != "postgresql":
         pytest.skip("SKIP LOCKED and row locks: runs in the PostgreSQL pass of .ci/run")
-    from taxservice.cases.models import Task, TaskAssignment
     from taxservice.catalogue.models import HandlingList
     from taxservice.org.models import Role, Team, Tier
-    from taxservice.routing import services as routing_services
-    from taxservice.routing.models import RobotSettings, RoutingRule, Target
+    from taxservice.workflow.cases.models import Task, TaskAssignment
+    from taxservice.workflow.routing import services as routing_services
+    from taxservice.workflow.routing.models import RobotSettings, RoutingRule, Target
     from tests.factories import ItemFactory, StaffFactory, TaxpayerFactory
 
     hot = ItemFactory(
@@ -104,6 +104,6 @@ def test_several_dispatchers_on_one_queue_never_double_assign_or_lose_a_task(org
     per_task = Counter(TaskTransition.objects.filter(task_id__in=backlog, transition="assign").values_list("task_id", flat=True))
     assert set(per_task.values()) == {1}
     assert TaskAssignment.objects.filter(task_id__in=backlog, active=True).count() == 160
-    from taxservice.cases.services import staff_recount_open_tasks
+    from taxservice.workflow.cases.assignments import staff_recount_open_tasks
 
     assert staff_recount_open_tasks() == 0  # four robots' counter updates added up exactly

@@ -31,7 +31,7 @@ def pick(page, code: str) -> None:
 
 
 def test_a_consultation_from_the_counter_to_the_closed_case(page, live_server, org, items, taxpayer):
-    from taxservice.cases.models import Case, TaskState
+    from taxservice.workflow.cases.models import Case, TaskState
 
     base = live_server.url
 
@@ -137,7 +137,7 @@ def test_a_consultation_from_the_counter_to_the_closed_case(page, live_server, o
 
 def test_the_other_screens_fit_the_desk_screen(page, live_server, org, items, open_case):
     """The approval queue, the case list, a refused step and the English pages, for the eye."""
-    from taxservice.cases import services
+    from taxservice.workflow.cases import services
 
     case = open_case("joint", "immediate")
     joint = case.tasks.get(item=items["joint"])

@@ -15,15 +15,15 @@ pytestmark = BROWSER_MARKS
 
 
 def _queued(org, open_case, key: str):
-    from taxservice.cases import services
+    from taxservice.workflow.cases import services
 
     task = open_case(key).tasks.get()
     return services.task_transition(task_id=task.pk, actor=org.clerk, name="transfer")
 
 
 def test_the_coordinator_bulk_assigns_from_the_hub_queue(page, live_server, org, items, open_case):
-    from taxservice.cases.models import Task
-    from taxservice.routing.models import DispatchDecision
+    from taxservice.workflow.cases.models import Task
+    from taxservice.workflow.routing.models import DispatchDecision
 
     online = [_queued(org, open_case, "assisted") for _ in range(4)]
     joint = _queued(org, open_case, "joint")
@@ -92,7 +92,7 @@ def test_the_coordinator_bulk_assigns_from_the_hub_queue(page, live_server, org,
 
 
 def test_the_robot_staff_upload_and_rules_screens(page, live_server, org, items, taxpayer, settings):
-    from taxservice.routing.models import RobotRun, RobotSettings, RoutingRule, UploadBatch
+    from taxservice.workflow.routing.models import RobotRun, RobotSettings, RoutingRule, UploadBatch
 
     assert settings.TAXSERVICE_BACKGROUND_JOBS == "inline"  # conftest: the job runs in the request
     base = live_server.url

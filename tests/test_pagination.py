@@ -6,9 +6,9 @@ import pytest
 from django.core.paginator import Paginator
 from django.db.models import Count
 
-from taxservice.cases.models import Task
 from taxservice.pagination import IdFirstPaginator
-from taxservice.routing import services
+from taxservice.workflow.cases.models import Task
+from taxservice.workflow.routing import services
 from tests.factories import ItemFactory, TaxpayerFactory
 
 

@@ -8,9 +8,9 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from taxservice.bulk import insert_rows
-from taxservice.cases import services
-from taxservice.cases.models import REFERENCE_CHECKS, TaskAssignment, TaskTransition
-from taxservice.routing.models import DispatchDecision
+from taxservice.workflow.cases import services
+from taxservice.workflow.cases.models import REFERENCE_CHECKS, TaskAssignment, TaskTransition
+from taxservice.workflow.routing.models import DispatchDecision
 
 MISSING = 10**12
 

@@ -8,13 +8,13 @@ from collections import Counter
 import pytest
 from django.utils import timezone, translation
 
-from taxservice.cases import services as case_services
-from taxservice.cases.exceptions import ActionForbidden, InvalidInput, TransitionNotAllowed
-from taxservice.cases.models import Notification, Task, TaskAssignment, TaskIntake
 from taxservice.catalogue.models import HandlingList
+from taxservice.errors import ActionForbidden, InvalidInput, TransitionNotAllowed
 from taxservice.org.models import Role, Team, Tier
-from taxservice.routing import dispatch, engine, services
-from taxservice.routing.models import (
+from taxservice.workflow.cases import services as case_services
+from taxservice.workflow.cases.models import Notification, Task, TaskAssignment, TaskIntake
+from taxservice.workflow.routing import dispatch, engine, services
+from taxservice.workflow.routing.models import (
     Chooser,
     DispatchDecision,
     HubAlert,
@@ -454,7 +454,7 @@ class TestRobot:
         assert note.message.startswith(f"任务 T{task.pk}")
 
     def test_messages_queued_for_the_old_batch_task_are_still_handled_once(self, org, open_case):
-        from taxservice.cases.tasks import notify_transitions
+        from taxservice.workflow.cases.tasks import notify_transitions
 
         task = queued(org, open_case)
         case_services.task_transition(task_id=task.pk, actor=org.member, name="assign")  # its on_commit never runs here

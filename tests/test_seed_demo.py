@@ -10,13 +10,13 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.utils import timezone
 
-from taxservice.cases.models import Case, Task, TaskAssignment, TaskState, TaskTransition
 from taxservice.org import demo
 from taxservice.org.models import Branch, Role, Staff, Team, Tier
-from taxservice.routing.dispatch import replay
-from taxservice.routing.models import DispatchDecision
 from taxservice.taxpayers.models import Taxpayer
 from taxservice.taxpayers.validators import validate_credit_code
+from taxservice.workflow.cases.models import Case, Task, TaskAssignment, TaskState, TaskTransition
+from taxservice.workflow.routing.dispatch import replay
+from taxservice.workflow.routing.models import DispatchDecision
 
 pytestmark = pytest.mark.django_db
 

@@ -7,10 +7,10 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from taxservice.cases import services
-from taxservice.cases.exceptions import ActionForbidden, InvalidInput
-from taxservice.cases.models import Case, Task, TaskTransition
+from taxservice.errors import ActionForbidden, InvalidInput
 from taxservice.taxpayers.services import taxpayer_register
+from taxservice.workflow.cases import services
+from taxservice.workflow.cases.models import Case, Task, TaskTransition
 from tests.factories import credit_code
 
 

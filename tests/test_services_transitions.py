@@ -8,9 +8,9 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from taxservice.cases import services
-from taxservice.cases.exceptions import ActionForbidden, ConcurrentChange, InvalidInput, TransitionNotAllowed
-from taxservice.cases.models import TRANSITION_METHODS, Case, Task, TaskState, TaskTransition
+from taxservice.errors import ActionForbidden, ConcurrentChange, InvalidInput, TransitionNotAllowed
+from taxservice.workflow.cases import services
+from taxservice.workflow.cases.models import TRANSITION_METHODS, Case, Task, TaskState, TaskTransition
 
 pytestmark = pytest.mark.usefixtures("open_task_counts_checked")
 

@@ -1,7 +1,7 @@
 import pytest
 
-from taxservice.cases import services
-from taxservice.cases.models import Case
+from taxservice.workflow.cases import services
+from taxservice.workflow.cases.models import Case
 
 
 @pytest.mark.django_db

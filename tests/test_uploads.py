@@ -6,10 +6,10 @@ import io
 
 import pytest
 
-from taxservice.cases.exceptions import ActionForbidden, InvalidInput
-from taxservice.cases.models import Task, TaskIntake
-from taxservice.routing.models import UploadBatch
-from taxservice.routing.uploads import parse_rows, upload_process, upload_start
+from taxservice.errors import ActionForbidden, InvalidInput
+from taxservice.workflow.cases.models import Task, TaskIntake
+from taxservice.workflow.routing.models import UploadBatch
+from taxservice.workflow.routing.uploads import parse_rows, upload_process, upload_start
 
 
 def csv_bytes(rows, header="source,taxpayer,item,notes"):

@@ -6,8 +6,8 @@ import pytest
 from django.urls import reverse
 from stdnum.cn import uscc
 
-from taxservice.cases.models import Case, Task, TaskTransition
 from taxservice.taxpayers.models import Taxpayer
+from taxservice.workflow.cases.models import Case, Task, TaskTransition
 from tests.factories import credit_code
 
 pytestmark = pytest.mark.django_db

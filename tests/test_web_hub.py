@@ -10,10 +10,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from taxservice.cases import services
-from taxservice.cases.models import Task, TaskState
-from taxservice.routing import services as routing_services
-from taxservice.routing.models import (
+from taxservice.workflow.cases import services
+from taxservice.workflow.cases.models import Task, TaskState
+from taxservice.workflow.routing import services as routing_services
+from taxservice.workflow.routing.models import (
     DispatchDecision,
     HubAlert,
     RobotRun,

@@ -7,8 +7,8 @@ import re
 import pytest
 from django.urls import reverse
 
-from taxservice.cases import services
-from taxservice.cases.models import Task, TaskTransition
+from taxservice.workflow.cases import services
+from taxservice.workflow.cases.models import Task, TaskTransition
 
 pytestmark = pytest.mark.django_db
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from taxservice.cases import services
-from taxservice.cases.models import Case, TaskTransition
+from taxservice.workflow.cases import services
+from taxservice.workflow.cases.models import Case, TaskTransition
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("open_task_counts_checked")]
 

@@ -27,10 +27,10 @@ from django.conf import settings as django_settings
 from django.db import connection
 from pytest_django.fixtures import SettingsWrapper
 
-from taxservice.cases import services
-from taxservice.cases.models import Notification, TaskTransition
-from taxservice.cases.tasks import notify_transition
 from taxservice.celery import app as celery_app
+from taxservice.workflow.cases import services
+from taxservice.workflow.cases.models import Notification, TaskTransition
+from taxservice.workflow.cases.tasks import notify_transition
 
 pytestmark = [
     pytest.mark.worker,

@@ -6,7 +6,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from taxservice.cases.exceptions import ServiceError
+from taxservice.errors import ServiceError
 
 
 def exception_handler(exc, context):  # noqa: ANN001, ANN201

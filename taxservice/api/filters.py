@@ -1,8 +1,8 @@
 import django_filters
 
-from taxservice.cases.models import Task, TaskState
 from taxservice.catalogue.models import HandlingList, Item
 from taxservice.org.models import Tier
+from taxservice.workflow.cases.models import Task, TaskState
 
 
 class ItemFilter(django_filters.FilterSet):

@@ -13,15 +13,15 @@ from rest_framework.views import APIView
 
 from taxservice.api import serializers as s
 from taxservice.api.permissions import request_staff
-from taxservice.cases import selectors
-from taxservice.cases.exceptions import InvalidInput
-from taxservice.cases.models import Task
+from taxservice.errors import InvalidInput
 from taxservice.org.models import Staff
 from taxservice.pagination import IdFirstPageNumberPagination
-from taxservice.routing import selectors as hub_selectors
-from taxservice.routing import services as hub_services
-from taxservice.routing.models import RoutingRule, UploadBatch
-from taxservice.routing.uploads import upload_progress, upload_start
+from taxservice.workflow.cases import selectors
+from taxservice.workflow.cases.models import Task
+from taxservice.workflow.routing import selectors as hub_selectors
+from taxservice.workflow.routing import services as hub_services
+from taxservice.workflow.routing.models import RoutingRule, UploadBatch
+from taxservice.workflow.routing.uploads import upload_progress, upload_start
 
 
 class StaffViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):

@@ -5,11 +5,11 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from taxservice.cases import selectors
-from taxservice.cases.models import TRANSITION_CHOICES, Case, Channel, Task, TaskTransition
 from taxservice.catalogue.models import HandlingList, Item
 from taxservice.org.models import Role, Staff, Team
 from taxservice.taxpayers.models import Taxpayer
+from taxservice.workflow.cases import selectors
+from taxservice.workflow.cases.models import TRANSITION_CHOICES, Case, Channel, Task, TaskTransition
 
 
 class TaxpayerSerializer(serializers.ModelSerializer):

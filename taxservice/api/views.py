@@ -14,11 +14,11 @@ from taxservice.api import serializers as s
 from taxservice.api.filters import ItemFilter, TaskFilter
 from taxservice.api.hub_views import TaskIntakeMixin
 from taxservice.api.permissions import request_staff
-from taxservice.cases import selectors, services
-from taxservice.cases.models import Case, Task, TaskTransition
 from taxservice.catalogue.models import Item
 from taxservice.taxpayers.models import Taxpayer
 from taxservice.taxpayers.services import taxpayer_register
+from taxservice.workflow.cases import selectors, services
+from taxservice.workflow.cases.models import Case, Task, TaskTransition
 
 
 class StaffContextMixin:

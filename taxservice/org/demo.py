@@ -35,15 +35,15 @@ from django.db.models import ProtectedError, Q, RestrictedError
 from django.utils import timezone
 from stdnum.cn import uscc
 
-from taxservice.cases import services
-from taxservice.cases.calendar import due_at as compute_due_at
-from taxservice.cases.calendar import is_working_day
-from taxservice.cases.models import OPEN_STATES, Case, Channel, Notification, Task, TaskState, TaskTransition
 from taxservice.catalogue.models import HandlingList, Item
 from taxservice.org.models import Branch, Role, Staff, StaffRole, Team, Tier
-from taxservice.routing import engine
-from taxservice.routing import services as routing_services
 from taxservice.taxpayers.models import Taxpayer
+from taxservice.workflow.cases import services
+from taxservice.workflow.cases.calendar import due_at as compute_due_at
+from taxservice.workflow.cases.calendar import is_working_day
+from taxservice.workflow.cases.models import OPEN_STATES, Case, Channel, Notification, Task, TaskState, TaskTransition
+from taxservice.workflow.routing import engine
+from taxservice.workflow.routing import services as routing_services
 
 DEMO_PASSWORD = "taxservice-demo"  # noqa: S105 - the documented password of the demo logins only
 DEFAULT_SEED = 2026
@@ -312,7 +312,7 @@ def demo_reset() -> None:
 
 
 def _delete_demo() -> None:
-    from taxservice.routing.models import RobotSettings, RoutingRule, RoutingRuleChange
+    from taxservice.workflow.routing.models import RobotSettings, RoutingRule, RoutingRuleChange
 
     branches = list(Branch.objects.filter(code__in=BRANCH_CODES).values_list("pk", flat=True))
     teams = list(

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from taxservice.cases.exceptions import ActionForbidden, InvalidInput
+from taxservice.errors import ActionForbidden, InvalidInput
 from taxservice.org.models import Branch, Role, Staff
 from taxservice.taxpayers.models import Taxpayer
 from taxservice.taxpayers.validators import validate_credit_code

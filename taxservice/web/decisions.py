@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from taxservice.cases.models import Task
 from taxservice.org.models import Staff
-from taxservice.routing import dispatch
-from taxservice.routing.dispatch import replay
-from taxservice.routing.models import DispatchDecision
 from taxservice.web.labels import filter_label
+from taxservice.workflow.cases.models import Task
+from taxservice.workflow.routing import dispatch
+from taxservice.workflow.routing.dispatch import replay
+from taxservice.workflow.routing.models import DispatchDecision
 
 # The pipeline stores why a filter removed someone as a code with values
 # (routing.dispatch.REASON_*); these give the sentence in the reader's language.

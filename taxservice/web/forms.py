@@ -5,11 +5,11 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from taxservice.cases.exceptions import ServiceError
-from taxservice.cases.models import TRANSITION_METHODS, Channel, Task
-from taxservice.cases.policy import REASON_REQUIRED
+from taxservice.errors import ServiceError
 from taxservice.org.models import Staff, Team
 from taxservice.web.labels import FIELD_LABELS, service_message, transition_label
+from taxservice.workflow.cases.models import TRANSITION_METHODS, Channel, Task
+from taxservice.workflow.cases.policy import REASON_REQUIRED
 
 # Which inputs each step shows, and whether the person must fill them in. Only the
 # service enforces anything; `required` here is the browser's hint.

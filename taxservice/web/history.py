@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from taxservice.cases.models import Channel, Task, TaskState, TaskTransition
 from taxservice.org.models import Branch, Staff, Team, Tier
 from taxservice.web.labels import transition_label
+from taxservice.workflow.cases.models import Channel, Task, TaskState, TaskTransition
 
 
 @dataclass

@@ -9,12 +9,12 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from taxservice.cases import selectors
-from taxservice.cases.models import OPEN_STATES, Task, TaskState
-from taxservice.cases.policy import ASSIGN_OTHERS, staff_team_ids
 from taxservice.org.models import Role, Staff, Team, Tier
 from taxservice.pagination import IdFirstPaginator
 from taxservice.web.forms import ONE_CLICK_STEPS, TransitionForm
+from taxservice.workflow.cases import selectors
+from taxservice.workflow.cases.models import OPEN_STATES, Task, TaskState
+from taxservice.workflow.cases.policy import ASSIGN_OTHERS, staff_team_ids
 
 PAGE_SIZE = 25
 

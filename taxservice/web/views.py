@@ -12,9 +12,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from taxservice.cases import selectors, services
-from taxservice.cases.exceptions import ServiceError
-from taxservice.cases.models import OPEN_STATES, TRANSITION_METHODS, Case, Task
+from taxservice.errors import ServiceError
 from taxservice.org.models import Staff
 from taxservice.web.access import staff_page
 from taxservice.web.decisions import decision_records
@@ -29,6 +27,8 @@ from taxservice.web.queries import (
     paginate,
     team_choices,
 )
+from taxservice.workflow.cases import selectors, services
+from taxservice.workflow.cases.models import OPEN_STATES, TRANSITION_METHODS, Case, Task
 
 # The order of the forms on the task page: what moves the task forward first; steps
 # that undo, redirect or stop work last, folded away until opened.

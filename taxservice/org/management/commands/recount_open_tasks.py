@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from taxservice.cases.services import staff_recount_open_tasks
+from taxservice.workflow.cases.assignments import staff_recount_open_tasks
 
 
 class Command(BaseCommand):

@@ -8,8 +8,8 @@ import unicodedata
 
 from django.core.management.base import BaseCommand, CommandError
 
-from taxservice.cases.services import staff_recount_open_tasks
 from taxservice.org import demo
+from taxservice.workflow.cases.assignments import staff_recount_open_tasks
 
 
 def _width(text: str) -> int:

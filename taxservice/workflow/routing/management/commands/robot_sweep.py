@@ -1,6 +1,6 @@
 """`python manage.py robot_sweep`: run the auto-dispatch robot over the backlog once, by hand.
 
-A thin wrapper over `taxservice.routing.services.robot_run`: operators use it to drain
+A thin wrapper over `taxservice.workflow.routing.services.robot_run`: operators use it to drain
 the backlog (for example after the robot was paused), and the dispatch benchmark
 (bench/dispatch.py) runs several of these in parallel processes. It prints the figures
 of the RobotRun it logged.
@@ -13,8 +13,8 @@ import logging
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from taxservice.routing import services
-from taxservice.routing.models import RobotRun
+from taxservice.workflow.routing import services
+from taxservice.workflow.routing.models import RobotRun
 
 
 class Command(BaseCommand):

@@ -5,9 +5,9 @@ from __future__ import annotations
 from django.db.models import Prefetch, Q, QuerySet
 from django_fsm import can_proceed
 
-from taxservice.cases import policy
-from taxservice.cases.models import TRANSITION_METHODS, Case, Task, TaskTransition
 from taxservice.org.models import Staff
+from taxservice.workflow.cases import policy
+from taxservice.workflow.cases.models import TRANSITION_METHODS, Case, Task, TaskTransition
 
 TASK_RELATED = ("item", "taxpayer", "team", "assignee", "case")
 

@@ -10,10 +10,10 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from taxservice.cases.models import Task
 from taxservice.catalogue.models import HandlingList, Item
 from taxservice.org.models import Branch, Staff, Team, Tier
 from taxservice.taxpayers.models import Taxpayer
+from taxservice.workflow.cases.models import Task
 
 
 class Chooser(models.TextChoices):

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from taxservice.bulk import insert_rows
-from taxservice.cases.models import Notification, TaskTransition
+from taxservice.workflow.cases.models import Notification, TaskTransition
 
 # Transitions that tell the assignee something, and what.
 _MESSAGES = {
@@ -41,7 +41,7 @@ def notify_for_transition(*, transition_id: int) -> int:
 def notify_assigned(rows: list[tuple[int, int, int, str]], *, now) -> None:  # noqa: ANN001
     """Tell each new assignee, in the caller's transaction: rows are (staff, task, transition, item name).
 
-    The dispatcher's set-based path (`cases.services.tasks_assign_bulk`): one insert for
+    The dispatcher's set-based path (`cases.assignments.tasks_assign_bulk`): one insert for
     the batch, committed or rolled back with the assignments themselves. The text is in
     the bureau's language (LANGUAGE_CODE), as a Celery worker would write it, whatever
     the language of the request that dispatched.

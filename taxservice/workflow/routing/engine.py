@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 from taxservice.catalogue.models import Item
 from taxservice.org.models import Branch, Team, Tier
-from taxservice.routing.models import RoutingRule, Target
 from taxservice.taxpayers.models import Taxpayer
+from taxservice.workflow.routing.models import RoutingRule, Target
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from taxservice.cases.models import Case, Task, TaskTransition
+from taxservice.workflow.cases.models import Case, Task, TaskTransition
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -29,17 +29,19 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from taxservice import scheduling
 from taxservice.bulk import RawJSON, insert_rows
-from taxservice.cases import policy
-from taxservice.cases import services as case_services
-from taxservice.cases.calendar import due_at as compute_due_at
-from taxservice.cases.exceptions import ActionForbidden, InvalidInput, NotFound, TransitionNotAllowed
-from taxservice.cases.models import OPEN_STATES, Task, TaskIntake, TaskState, TaskTransition
-from taxservice.cases.services import task_transition
 from taxservice.catalogue.models import Item
+from taxservice.errors import ActionForbidden, InvalidInput, NotFound, TransitionNotAllowed
 from taxservice.org.models import Branch, Role, Staff, Team, Tier
-from taxservice.routing import dispatch, engine
-from taxservice.routing.models import (
+from taxservice.taxpayers.models import Taxpayer
+from taxservice.workflow.cases import assignments, policy
+from taxservice.workflow.cases import services as case_services
+from taxservice.workflow.cases.calendar import due_at as compute_due_at
+from taxservice.workflow.cases.models import OPEN_STATES, Task, TaskIntake, TaskState, TaskTransition
+from taxservice.workflow.cases.services import task_transition
+from taxservice.workflow.routing import dispatch, engine
+from taxservice.workflow.routing.models import (
     FILTER_NAMES,
     Chooser,
     DispatchDecision,
@@ -50,7 +52,6 @@ from taxservice.routing.models import (
     RoutingRuleChange,
     Target,
 )
-from taxservice.taxpayers.models import Taxpayer
 
 INTAKE_SOURCES = [s for s in Task.Source.values if s != Task.Source.FRONT_DESK]
 HUB_ROLES = (Role.COORDINATOR, Role.ADMIN)
@@ -260,10 +261,10 @@ def _dispatch_batch_locked(
         decision.pk = pk
     assigned = [d for d in decided if d.outcome == DispatchDecision.Outcome.ASSIGNED]
     names = {m.pk: m.name for members in ctx.members.values() for m in members}
-    loads_after = case_services.tasks_assign_bulk(
+    loads_after = assignments.tasks_assign_bulk(
         actor=actor,
         rows=[
-            case_services.BulkAssignment(
+            assignments.BulkAssignment(
                 task_id=d.task.id, staff_id=d.chosen_id, staff_name=names[d.chosen_id],
                 item_name=items[d.task.item_id].name, details={"decision": d.pk},
             )
@@ -428,15 +429,11 @@ def robot_set_paused(*, actor: Staff, paused: bool, reason: str = "") -> RobotSe
 
 
 def schedule_sweep(trigger: str) -> None:
-    from taxservice.routing.tasks import robot_sweep
-
-    robot_sweep.delay(trigger=trigger)
+    scheduling.send(scheduling.ROBOT_SWEEP, trigger=trigger)
 
 
 def schedule_dispatch(task_id: int) -> None:
-    from taxservice.routing.tasks import robot_dispatch
-
-    robot_dispatch.delay(task_id)
+    scheduling.send(scheduling.ROBOT_DISPATCH, task_id)
 
 
 # --- staff availability ---------------------------------------------------------------------

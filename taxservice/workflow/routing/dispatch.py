@@ -18,9 +18,9 @@ from django.db import connection
 from django.utils import timezone
 
 from taxservice.bulk import id_array
-from taxservice.cases.models import Task, TaskAssignment, TaskState
 from taxservice.org.models import Role, Staff, StaffRole
-from taxservice.routing.models import Chooser, DispatchDecision, StaffConflict, StaffLeave
+from taxservice.workflow.cases.models import Task, TaskAssignment, TaskState
+from taxservice.workflow.routing.models import Chooser, DispatchDecision, StaffConflict, StaffLeave
 
 # States in which a task counts against its assignee's capacity.
 LOAD_STATES = [TaskState.ASSIGNED, TaskState.IN_PROGRESS, TaskState.AWAITING_MATERIALS, TaskState.AWAITING_APPROVAL]

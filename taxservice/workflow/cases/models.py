@@ -2,7 +2,7 @@
 
 A case is one taxpayer contact; it holds one task per item asked for. A task moves
 through a django-fsm-2 state machine. Transition methods here are pure: they change
-fields on the instance and nothing else. `taxservice.cases.services` wraps every call
+fields on the instance and nothing else. `taxservice.workflow.cases.services` wraps every call
 in a transaction with a row lock, a permission check and an audit row.
 """
 

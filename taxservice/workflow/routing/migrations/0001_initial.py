@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import taxservice.routing.models
+import taxservice.workflow.routing.models
 from django.db import migrations, models
 
 
@@ -69,7 +69,7 @@ class Migration(migrations.Migration):
                 ('target', models.CharField(choices=[('city', 'City-level team (业务提级办)'), ('competent_branch', "Competent branch's team"), ('territorial', 'Dispatched staff of the competent branch (属地优先)'), ('coordination_post', 'Coordination post (manual)')], max_length=24, verbose_name='target')),
                 ('chooser', models.CharField(choices=[('random', 'Random (随机派单)'), ('round_robin', 'Round-robin'), ('least_loaded', 'Least-loaded')], default='random', max_length=16, verbose_name='chooser')),
                 ('auto_dispatch', models.BooleanField(default=False, help_text='High-frequency items are always dispatched by the robot; this adds every other matched task.', verbose_name='robot dispatches every task')),
-                ('filters', models.JSONField(default=taxservice.routing.models.default_filters, verbose_name='filters')),
+                ('filters', models.JSONField(default=taxservice.workflow.routing.models.default_filters, verbose_name='filters')),
                 ('version', models.PositiveIntegerField(default=1, verbose_name='version')),
                 ('updated_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='updated at')),
                 ('match_district', models.ForeignKey(blank=True, limit_choices_to={'kind': 'district'}, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='org.branch', verbose_name='district')),

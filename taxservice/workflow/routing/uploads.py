@@ -15,11 +15,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from taxservice.cases.exceptions import ActionForbidden, InvalidInput
+from taxservice import scheduling
 from taxservice.catalogue.models import Item
+from taxservice.errors import ActionForbidden, InvalidInput
 from taxservice.org.models import Role, Staff
-from taxservice.routing.models import UploadBatch
 from taxservice.taxpayers.models import Taxpayer
+from taxservice.workflow.routing.models import UploadBatch
 
 MAX_ROWS = 20_000
 MAX_BYTES = 5 * 1024 * 1024
@@ -90,10 +91,7 @@ def upload_start(*, actor: Staff, filename: str, content: bytes) -> UploadBatch:
         raise ActionForbidden(_("Only coordinators upload tasks."))
     rows = parse_rows(filename=filename, content=content)
     batch = UploadBatch.objects.create(uploaded_by=actor, filename=filename[:200], rows=rows, total_rows=len(rows))
-    from taxservice.jobs import start_job
-    from taxservice.routing.tasks import process_upload
-
-    start_job(process_upload, batch.pk)
+    scheduling.start_job(scheduling.PROCESS_UPLOAD, batch.pk)
     return batch
 
 
@@ -110,7 +108,7 @@ def upload_progress(batch: UploadBatch) -> tuple[int, int]:
 
 def upload_process(*, batch_id: int) -> UploadBatch:
     """Check every row; on any error import nothing, else import every row in one transaction."""
-    from taxservice.routing.services import INTAKE_SOURCES, task_intake
+    from taxservice.workflow.routing.services import INTAKE_SOURCES, task_intake
 
     batch = UploadBatch.objects.select_related("uploaded_by").get(pk=batch_id)
     if batch.state not in {UploadBatch.State.PENDING, UploadBatch.State.VALIDATING}:

@@ -5,16 +5,17 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 
-from taxservice.routing import services
+from taxservice import scheduling
+from taxservice.workflow.routing import services, uploads
 
 
-@shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
+@shared_task(name=scheduling.ROBOT_DISPATCH, acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
 def robot_dispatch(task_id: int) -> int:
     """Dispatch one freshly transferred task. Returns how many were dispatched (0 or 1)."""
     return services.robot_run(trigger="transfer", task_ids=[task_id]).dispatched
 
 
-@shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=3)
+@shared_task(name=scheduling.ROBOT_SWEEP, acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=3)
 def robot_sweep(trigger: str = "sweep") -> int:
     """Dispatch the backlog oldest-first. Returns how many were dispatched.
 
@@ -25,9 +26,7 @@ def robot_sweep(trigger: str = "sweep") -> int:
     return services.robot_run(trigger=trigger, batch_size=settings.TAXSERVICE_ROBOT_BATCH).dispatched
 
 
-@shared_task(acks_late=True)
+@shared_task(name=scheduling.PROCESS_UPLOAD, acks_late=True)
 def process_upload(batch_id: int) -> str:
     """Check and import a bulk upload. Idempotent: a finished batch is left alone."""
-    from taxservice.routing.uploads import upload_process
-
-    return upload_process(batch_id=batch_id).state
+    return uploads.upload_process(batch_id=batch_id).state

@@ -9,7 +9,7 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 # The trigger helpers of the migration this one depends on (a migration never changes).
-checks = importlib.import_module("taxservice.cases.migrations.0008_set_based_reference_checks")
+checks = importlib.import_module("taxservice.workflow.cases.migrations.0008_set_based_reference_checks")
 
 
 

@@ -15,10 +15,10 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
-from taxservice.cases import selectors
-from taxservice.cases.models import Task, TaskState
 from taxservice.org.models import Staff, Team
-from taxservice.routing.models import HubAlert
+from taxservice.workflow.cases import selectors
+from taxservice.workflow.cases.models import Task, TaskState
+from taxservice.workflow.routing.models import HubAlert
 
 
 def hub_queue(*, staff: Staff) -> QuerySet[Task]:

@@ -1,6 +1,0 @@
-from django.apps import AppConfig
-
-
-class RoutingConfig(AppConfig):
-    name = "taxservice.routing"
-    label = "routing"

@@ -1,0 +1,181 @@
+"""Who holds a task, and how many open tasks each person holds.
+
+`tasks_assign_bulk` is the `assign` transition for many queued tasks at once (the
+dispatcher's set-based path); `staff_adjust_open_tasks` keeps `Staff.open_tasks`, which
+dispatch reads for capacity, exact under the staff row locks.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from django.db import connection
+from django.db.models import Count
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from taxservice.bulk import id_array, id_list_sql, insert_rows
+from taxservice.errors import ConcurrentChange
+from taxservice.org.models import Staff
+from taxservice.workflow.cases import notifications
+from taxservice.workflow.cases.models import Task, TaskAssignment, TaskState, TaskTransition
+
+# States that count against a person's capacity: leaving them frees room for the backlog.
+LOAD_STATES = {TaskState.ASSIGNED, TaskState.IN_PROGRESS, TaskState.AWAITING_MATERIALS, TaskState.AWAITING_APPROVAL}
+
+
+def holder(task: Task) -> int | None:
+    """The staff member whose open-task count this task is part of, if any."""
+    return task.assignee_id if task.assignee_id is not None and task.state in LOAD_STATES else None
+
+
+def staff_adjust_open_tasks(deltas: dict[int, int]) -> dict[int, tuple[int, int]]:
+    """Add `deltas` to the staff members' `open_tasks`; returns {id: (open_tasks, capacity)} after.
+
+    Call inside the transaction that changes the tasks. It locks the rows in ascending id
+    order first (routing.services: task rows, then staff rows, ascending), so two writers
+    adjusting overlapping people cannot deadlock, and each count is exact at commit.
+    """
+    deltas = {staff_id: delta for staff_id, delta in deltas.items() if delta}
+    if not deltas:
+        return {}
+    ids = sorted(deltas)
+    where, params = id_list_sql("id", ids)
+    table = connection.ops.quote_name(Staff._meta.db_table)
+    lock = " FOR NO KEY UPDATE" if connection.features.has_select_for_update else ""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id FROM {table} WHERE {where} ORDER BY id{lock}", params)  # noqa: S608
+        cases = " ".join(f"WHEN {int(staff_id)} THEN {int(deltas[staff_id])}" for staff_id in ids)
+        cursor.execute(
+            f"UPDATE {table} SET open_tasks = open_tasks + CASE id {cases} END WHERE {where}",  # noqa: S608
+            params,
+        )
+        cursor.execute(f"SELECT id, open_tasks, capacity FROM {table} WHERE {where}", params)  # noqa: S608
+        return {staff_id: (load, capacity) for staff_id, load, capacity in cursor.fetchall()}
+
+
+def staff_recount_open_tasks(staff_ids: list[int] | None = None) -> int:
+    """Set `open_tasks` from the tasks themselves; returns how many people were off.
+
+    The services keep the counts; this is the check and the repair (after a bulk load or
+    a hand edit of the database), run by `seed_demo` and `manage.py recount_open_tasks`.
+    """
+    staff = Staff.objects.all() if staff_ids is None else Staff.objects.filter(pk__in=staff_ids)
+    counts = dict(
+        Task.objects.filter(assignee__isnull=False, state__in=LOAD_STATES)
+        .values("assignee_id").annotate(n=Count("id")).order_by().values_list("assignee_id", "n")
+    )
+    wrong = [person for person in staff.only("pk", "open_tasks") if person.open_tasks != counts.get(person.pk, 0)]
+    for person in wrong:
+        person.open_tasks = counts.get(person.pk, 0)
+    Staff.objects.bulk_update(wrong, ["open_tasks"], batch_size=500)
+    return len(wrong)
+
+
+@dataclass(frozen=True, slots=True)
+class BulkAssignment:
+    task_id: int
+    staff_id: int
+    staff_name: str
+    item_name: str  # for the assignee's notification
+    details: dict
+
+
+def tasks_assign_bulk(*, actor: Staff | None, rows: list[BulkAssignment]) -> dict[int, tuple[int, int]]:
+    """The `assign` transition for many queued tasks at once: the dispatcher's set-based path.
+
+    Call inside `transaction.atomic` holding the row locks of every task (and, to keep
+    capacity exact, of every assignee). It writes what `task_transition` writes for
+    `assign` (the state and assignee, one audit row per task, the active TaskAssignment,
+    the assignee's notification) in a fixed number of statements, whatever the number of
+    tasks. The notifications are written in the same transaction rather than by a
+    Celery task after the commit (docs/decisions.md §4): they commit or roll back with
+    the assignments, so no retry and no read-back of the audit rows is needed.
+    The caller has checked the actor's permission and the assignees' eligibility.
+    Every task must still be queued: otherwise ConcurrentChange, and the caller's
+    transaction must roll back. Returns each assignee's (open_tasks, capacity) after the
+    batch, counted under their row locks (`staff_adjust_open_tasks`).
+    """
+    if not rows:
+        return {}
+    now = timezone.now()
+    updated = _assign_rows(rows=rows, now=now)
+    if updated != len(rows):
+        raise ConcurrentChange(_("Someone else changed one of these tasks first. Nothing was assigned."))
+    _end_active_assignments(task_ids=[row.task_id for row in rows], now=now)
+    insert_rows(
+        TaskAssignment,
+        ("task_id", "staff_id", "active", "assigned_at", "ended_at"),
+        [(row.task_id, row.staff_id, True, now, None) for row in rows],
+        returning=False,
+    )
+    actor_id = actor.pk if actor else None
+    log_ids = insert_rows(
+        TaskTransition,
+        ("task_id", "transition", "from_state", "to_state", "actor_id", "at", "reason", "details"),
+        [
+            (
+                row.task_id, "assign", TaskState.QUEUED, TaskState.ASSIGNED, actor_id, now, "",
+                {"assignee": row.staff_id, "assignee_name": row.staff_name, "from_assignee": None, **row.details},
+            )
+            for row in rows
+        ],
+    )
+    notifications.notify_assigned(
+        [(row.staff_id, row.task_id, log_id, row.item_name) for row, log_id in zip(rows, log_ids, strict=True)],
+        now=now,
+    )
+    return staff_adjust_open_tasks(Counter(row.staff_id for row in rows))
+
+
+def _end_active_assignments(*, task_ids: list[int], now) -> None:  # noqa: ANN001
+    """End any active assignment of these tasks (a queued task has none: this is the guard).
+
+    On PostgreSQL the rows are found task by task through the partial unique index
+    `one_active_assignment_per_task` (a LATERAL probe per id; `LIMIT 1`, which that
+    index guarantees anyway, keeps PostgreSQL from flattening the probe into a join), then
+    updated by primary key. A plain `task_id = ANY(…) AND active`, or the same as a join,
+    let the planner, with statistics taken while the table was small, scan every
+    assignment for each batch (bench/README.md).
+    """
+    table = TaskAssignment._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor != "postgresql":
+            where, params = id_list_sql("task_id", task_ids)
+            cursor.execute(f"UPDATE {table} SET active = %s, ended_at = %s WHERE {where} AND active", [False, now, *params])  # noqa: S608
+            return
+        cursor.execute(
+            f"SELECT x.id FROM unnest(%s::bigint[]) AS v(task_id) CROSS JOIN LATERAL "  # noqa: S608 - our table name
+            f"(SELECT id FROM {table} WHERE task_id = v.task_id AND active LIMIT 1) AS x",
+            [id_array(task_ids)],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+        if ids:
+            cursor.execute(f"UPDATE {table} SET active = false, ended_at = %s WHERE id = ANY(%s::bigint[])", [now, id_array(ids)])  # noqa: S608
+
+
+def _assign_rows(*, rows: list[BulkAssignment], now) -> int:  # noqa: ANN001
+    """One UPDATE joined to the batch's (task, assignee) pairs; returns how many rows it changed.
+
+    The `state = 'queued'` guard is ConcurrentTransitionMixin's optimistic check for the
+    whole batch. It also clears `has_open_alert` (routing.models.HubAlert.resolve_for
+    resolves the alerts themselves). Hand-written because the ORM's CASE/WHEN form of the
+    same statement cost more to build than to run (bench/README.md). On PostgreSQL the
+    pairs travel as two arrays; SQLite gets a VALUES list (both name its columns column1, column2).
+    """
+    table = connection.ops.quote_name(Task._meta.db_table)
+    if connection.vendor == "postgresql":
+        source = "unnest(%s::bigint[], %s::bigint[]) AS v(column1, column2)"
+        pairs = [id_array(row.task_id for row in rows), id_array(row.staff_id for row in rows)]
+    else:
+        source = f"(VALUES {', '.join(['(%s, %s)'] * len(rows))}) AS v"
+        pairs = [value for row in rows for value in (row.task_id, row.staff_id)]
+    sql = (
+        f"UPDATE {table} SET state = %s, assignee_id = v.column2, updated_at = %s, has_open_alert = %s "  # noqa: S608
+        f"FROM {source} WHERE {table}.id = v.column1 AND {table}.state = %s"
+    )
+    params = [TaskState.ASSIGNED, connection.ops.adapt_datetimefield_value(now), False, *pairs, TaskState.QUEUED]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
