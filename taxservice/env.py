@@ -6,7 +6,9 @@ so `settings.py` stays the one place that knows the environment.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import re
 from urllib.parse import parse_qs, unquote, urlparse
 
 from django.core.exceptions import ImproperlyConfigured
@@ -43,6 +45,31 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None or raw == "":
         return default
     return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+_HOURS = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+
+
+def env_hours(name: str, default: str = "") -> str:
+    """A daily window of local hours, "HH:MM-HH:MM", start before end; empty means none.
+
+    Returned normalised ("08:30-17:30"), so whoever reads the setting later can split it
+    on "-" and parse both halves: a malformed value stops start-up here instead.
+    """
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    match = _HOURS.match(raw)
+    try:
+        if not match:
+            raise ValueError
+        start = dt.time(int(match[1]), int(match[2]))
+        end = dt.time(int(match[3]), int(match[4]))
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a range of local times such as 08:30-17:30, got {raw!r}") from None
+    if start >= end:
+        raise ImproperlyConfigured(f"{name} must start before it ends, such as 08:30-17:30, got {raw!r}")
+    return f"{start:%H:%M}-{end:%H:%M}"
 
 
 def database_from_url(url: str, *, conn_max_age: int = 0) -> dict:

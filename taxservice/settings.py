@@ -13,7 +13,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from taxservice.env import database_from_url, env_bool, env_int, env_list, env_str
+from taxservice.env import database_from_url, env_bool, env_hours, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("TAXSERVICE_VAR_DIR", str(BASE_DIR / "var")))
@@ -184,8 +184,9 @@ CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "taxservice")
 CELERY_TIMEZONE = TIME_ZONE
 
 # Dispatch: staff count as available only within these local hours on weekdays, e.g.
-# "08:30-17:30". Empty (the embedded default) means: whenever they are on duty.
-TAXSERVICE_WORKING_HOURS = env_str("TAXSERVICE_WORKING_HOURS", "")
+# "08:30-17:30". Empty (the embedded default) means: whenever they are on duty. Checked
+# here, so a malformed value stops start-up instead of the robot (docs/decisions.md §10).
+TAXSERVICE_WORKING_HOURS = env_hours("TAXSERVICE_WORKING_HOURS", "")
 # Long jobs in the embedded setup: "auto" runs them on a background thread; "inline"
 # runs them in the request (the tests use it). With a broker they go to the workers.
 TAXSERVICE_BACKGROUND_JOBS = env_str("TAXSERVICE_BACKGROUND_JOBS", "auto")

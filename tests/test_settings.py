@@ -9,7 +9,7 @@ import pytest
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from taxservice.env import database_from_url, env_bool, env_int, env_list
+from taxservice.env import database_from_url, env_bool, env_hours, env_int, env_list
 
 
 def test_a_sqlite_url_with_an_absolute_path():
@@ -89,6 +89,21 @@ def test_env_list_splits_on_commas_and_drops_blanks(monkeypatch):
     assert env_list("TAXSERVICE_HOSTS", []) == ["tax.example", "www.tax.example"]
 
 
+@pytest.mark.parametrize(("raw", "expected"), [("08:30-17:30", "08:30-17:30"), (" 8:00 - 12:00 ", "08:00-12:00"),
+                                             ("", "")])
+def test_env_hours_reads_a_range_of_local_times(monkeypatch, raw, expected):
+    monkeypatch.setenv("TAXSERVICE_HOURS", raw)
+    assert env_hours("TAXSERVICE_HOURS") == expected
+
+
+@pytest.mark.parametrize("raw", ["9-5", "08:30", "08:30-17:30-18:00", "17:30-08:30", "08:30-08:30", "25:00-26:00",
+                                 "08:30+08:00-17:30"])
+def test_env_hours_refuses_a_malformed_range(monkeypatch, raw):
+    monkeypatch.setenv("TAXSERVICE_HOURS", raw)
+    with pytest.raises(ImproperlyConfigured, match="TAXSERVICE_HOURS must"):
+        env_hours("TAXSERVICE_HOURS")
+
+
 def _manage(*args: str, **env: str) -> subprocess.CompletedProcess:
     """Run manage.py in a fresh process with only the given Django/taxservice variables."""
     clean = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "TAXSERVICE_"))}
@@ -121,6 +136,17 @@ def test_production_without_a_secret_key_refuses_to_start():
     result = _manage("check", TAXSERVICE_PRODUCTION="true", DJANGO_ALLOWED_HOSTS="tax.example")
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY is required when TAXSERVICE_PRODUCTION=true" in result.stderr
+
+
+def test_malformed_working_hours_stop_start_up_naming_the_variable():
+    result = _manage("check", TAXSERVICE_WORKING_HOURS="9 to 5")
+    assert result.returncode != 0
+    assert "TAXSERVICE_WORKING_HOURS must be a range of local times" in result.stderr
+
+
+def test_well_formed_working_hours_start():
+    result = _manage("check", TAXSERVICE_WORKING_HOURS="08:30-17:30")
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_pages_are_chinese_even_for_an_english_browser_until_english_is_chosen(client, org):
