@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from taxservice.web import views
+from taxservice.web import inbox, views
 
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
@@ -13,6 +13,9 @@ urlpatterns = [
     path("cases/<int:case_id>/", views.case_detail, name="case_detail"),
     path("tasks/<int:task_id>/", views.task_detail, name="task_detail"),
     path("tasks/<int:task_id>/step/", views.task_step, name="task_step"),
+    path("inbox/", inbox.inbox, name="inbox"),
+    path("inbox/<int:notification_id>/read/", inbox.inbox_mark_read, name="inbox_mark_read"),
+    path("inbox/read-all/", inbox.inbox_mark_all_read, name="inbox_mark_all_read"),
     path("frontdesk/", include("frontdesk.urls")),
     path("middle-office/", include("middle_office.urls")),
     path("back-office/", include("back_office.urls")),

@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from taxservice.api import hub_views, views
+from taxservice.api import hub_views, inbox_views, views
 
 router = DefaultRouter()
 router.register("taxpayers", views.TaxpayerViewSet, basename="taxpayer")
@@ -11,6 +11,7 @@ router.register("tasks", views.TaskViewSet, basename="task")
 router.register("staff", hub_views.StaffViewSet, basename="staff")
 router.register("routing/rules", hub_views.RoutingRuleViewSet, basename="routing-rule")
 router.register("hub/uploads", hub_views.UploadViewSet, basename="upload")
+router.register("notifications", inbox_views.NotificationViewSet, basename="notification")
 
 urlpatterns = [
     path("me/", views.MeView.as_view(), name="api-me"),
