@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "taxservice.catalogue",
     "taxservice.workflow.cases",
     "taxservice.workflow.routing",
+    "taxservice.demo",  # the demo city behind seed_demo: imports the core, the core never imports it
     "taxservice.api",
     # Tier apps and metrics.
     "frontdesk",

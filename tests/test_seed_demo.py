@@ -1,4 +1,4 @@
-"""The deterministic demo city (`manage.py seed_demo`, taxservice.org.demo)."""
+"""The deterministic demo city (`manage.py seed_demo`, taxservice.demo)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.utils import timezone
 
-from taxservice.org import demo
+from taxservice.demo import city as demo
 from taxservice.org.models import Branch, Role, Staff, Team, Tier
 from taxservice.taxpayers.models import Taxpayer
 from taxservice.taxpayers.validators import validate_credit_code

@@ -8,7 +8,7 @@ import unicodedata
 
 from django.core.management.base import BaseCommand, CommandError
 
-from taxservice.org import demo
+from taxservice.demo import city as demo
 from taxservice.workflow.cases.assignments import staff_recount_open_tasks
 
 
