@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.models import AnonymousUser, User
+
 from taxservice.org.models import Staff
 
 
-def staff_for_user(user) -> Staff | None:  # noqa: ANN001
+def staff_for_user(user: User | AnonymousUser | None) -> Staff | None:
     """The staff record of a logged-in user, with roles, teams and branch loaded once."""
-    if not getattr(user, "is_authenticated", False):
+    if user is None or not user.is_authenticated:
         return None
-    cached = getattr(user, "_staff_cache", None)
+    cached: Staff | None = getattr(user, "_staff_cache", None)
     if cached is not None:
         return cached
     staff = (
@@ -18,5 +20,6 @@ def staff_for_user(user) -> Staff | None:  # noqa: ANN001
         .filter(user=user)
         .first()
     )
-    user._staff_cache = staff
+    # A cache for the rest of the request, on the request's own user object.
+    user._staff_cache = staff  # type: ignore[attr-defined]
     return staff

@@ -45,7 +45,7 @@ def taxpayer_register(
         errors["grade"] = [_("Unknown grade “%(value)s”.") % {"value": grade}]
     if "credit_code" not in errors and Taxpayer.objects.filter(credit_code=credit_code).exists():
         errors["credit_code"] = [_("A taxpayer with this credit code is already registered.")]
-    if errors:
+    if errors or branch is None:  # an unknown branch is among the errors
         raise InvalidInput(_("The taxpayer was not registered."), fields=errors)
     try:
         with transaction.atomic():

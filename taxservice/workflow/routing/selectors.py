@@ -8,6 +8,7 @@ link opens. Facets that count the same tasks share one GROUP BY query (`hub_face
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.db.models import Count, Prefetch, Q, QuerySet
@@ -134,8 +135,11 @@ def _narrowed(qs: QuerySet[Task], *, filters: dict, clock: Clock, skip: str = ""
     return qs
 
 
-def clean_hub_filters(params) -> dict:  # noqa: ANN001 - a QueryDict or dict of strings
-    """The hub list's filters from query parameters. Raises ValueError naming a bad one."""
+def clean_hub_filters(params: Mapping[str, str]) -> dict:
+    """The hub list's filters from query parameters (a QueryDict or a dict of strings).
+
+    Raises ValueError naming a bad one.
+    """
     filters: dict = {}
     state = params.get("state") or ""
     if state:
@@ -213,7 +217,7 @@ def hub_facets(*, staff: Staff, filters: dict, clock: Clock) -> dict[str, list[F
 
     counts: dict[str, dict] = {d: {} for d in FACETS}
 
-    def add(dimension: str, value, n: int) -> None:  # noqa: ANN001
+    def add(dimension: str, value: object, n: int) -> None:
         counts[dimension][value] = counts[dimension].get(value, 0) + n
 
     by = ["state", *(columns[d] for d in shared if d in columns)]
