@@ -405,7 +405,11 @@ def _batch_context(request: HttpRequest, batch: UploadBatch) -> dict:
     processed, total = upload_progress(batch)
     finished = batch.state in FINISHED
     percent = 100 if finished else (min(100, processed * 100 // total) if total else 0)
-    errors = Paginator(batch.errors or [], PAGE_SIZE).get_page(request.GET.get("page")) if batch.errors else None
+    # A failure of the whole file (an interrupted or broken import) is one line with no row:
+    # said as a sentence, not as a one-row report.
+    failure = next((error["message"] for error in batch.errors or [] if error.get("row") is None), "")
+    rows = [error for error in batch.errors or [] if error.get("row") is not None]
+    errors = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page")) if rows else None
     if errors is not None:
         for error in errors.object_list:
             error["field_label"] = UPLOAD_COLUMNS.get(error.get("field"), error.get("field") or "—")
@@ -416,6 +420,7 @@ def _batch_context(request: HttpRequest, batch: UploadBatch) -> dict:
         "percent": percent,
         "finished": finished,
         "errors": errors,
+        "failure": failure,
     }
 
 

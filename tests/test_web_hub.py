@@ -536,6 +536,26 @@ def test_a_running_batch_polls_every_second_and_the_partial_follows_the_progress
     assert "<html" not in partial
 
 
+def test_an_upload_whose_import_breaks_says_so_and_stops_polling(
+    coordinator, org, items, taxpayer, monkeypatch, django_capture_on_commit_callbacks
+):
+    def broken(**kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(routing_services, "task_intake", broken)
+    coordinator.cookies["django_language"] = "en"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = coordinator.post(reverse("middle_office:uploads"), {"file": _csv([["risk", taxpayer.credit_code, "A001", ""]])})
+    batch = UploadBatch.objects.get()
+    assert response.status_code == 302 and batch.state == "failed" and not Task.objects.exists()
+    for url in (response["Location"], reverse("middle_office:upload_progress", args=[batch.pk])):
+        page = coordinator.get(url).content.decode()
+        assert 'hx-trigger="every 1s"' not in page and 'aria-valuenow="100"' in page
+        failure = re.search(r'<span class="upload-failure">(.*?)</span>', page, re.S).group(1)
+        assert "unexpected error; nothing was imported" in failure
+        assert "the database went away" not in page and "upload-errors" not in page
+
+
 def test_an_unreadable_file_is_refused_on_the_form(coordinator, org):
     from django.core.files.uploadedfile import SimpleUploadedFile
 

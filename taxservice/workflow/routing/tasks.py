@@ -26,7 +26,12 @@ def robot_sweep(trigger: str = "sweep") -> int:
     return services.robot_run(trigger=trigger, batch_size=settings.TAXSERVICE_ROBOT_BATCH).dispatched
 
 
-@shared_task(name=scheduling.PROCESS_UPLOAD, acks_late=True)
+@shared_task(name=scheduling.PROCESS_UPLOAD, acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=3)
 def process_upload(batch_id: int) -> str:
-    """Check and import a bulk upload. Idempotent: a finished batch is left alone."""
+    """Check and import a bulk upload; the batch always ends `done` or `failed`.
+
+    Idempotent: a finished batch is left alone, and a message redelivered after its worker
+    died settles a batch left `importing` as interrupted instead of importing it twice. It
+    is retried only when even recording the failure failed (the database was unreachable).
+    """
     return uploads.upload_process(batch_id=batch_id).state
