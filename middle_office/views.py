@@ -27,7 +27,7 @@ from taxservice.workflow.routing import selectors as hub_selectors
 from taxservice.workflow.routing import services as routing_services
 from taxservice.workflow.routing.models import DispatchDecision, RobotSettings, RoutingRule, UploadBatch
 from taxservice.workflow.routing.services import HUB_ROLES
-from taxservice.workflow.routing.uploads import MAX_BYTES, upload_progress, upload_start
+from taxservice.workflow.routing.uploads import MAX_BYTES, upload_progress, upload_refuse_large, upload_start
 
 from .display import change_rows, describe_matches, skipped_reasons
 from .forms import BulkForm, DutyForm, HubFilterForm, QueueFilterForm, RobotForm, RuleForm, UploadForm
@@ -353,7 +353,9 @@ def uploads(request: HttpRequest, staff: Staff) -> HttpResponse:
         if form.is_valid():
             upload = form.cleaned_data["file"]
             try:
-                # One byte past the limit is enough for the service to refuse a large file.
+                # Django has spooled the body already (the CSRF check reads the form), to a
+                # temporary file past 2.5 MB; its declared size refuses it before it is read.
+                upload_refuse_large(file_size=upload.size)
                 batch = upload_start(actor=staff, filename=upload.name, content=upload.read(MAX_BYTES + 1))
             except ServiceError as error:
                 form.add_error("file", error.detail)

@@ -157,6 +157,41 @@ class TestUploads:
         assert (batch["state"], batch["created_count"], batch["percent"]) == ("done", 1, 100)
         assert api(org.member).get(f"/api/v1/hub/uploads/{batch['id']}/").status_code == 404
 
+    def test_a_body_declared_over_5_mb_is_refused_unread_with_413(self, api, org):
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        from taxservice.workflow.routing.models import UploadBatch
+        from taxservice.workflow.routing.uploads import MAX_BYTES
+
+        # The body is small but says it is large: read it and the test client's payload
+        # would refuse to hand out the missing bytes. It must not be read at all.
+        response = api(org.coordinator).post(
+            "/api/v1/hub/uploads/",
+            {"file": SimpleUploadedFile("t.csv", b"source,taxpayer,item\n")},
+            format="multipart",
+            CONTENT_LENGTH=str(MAX_BYTES * 2),
+        )
+        assert (response.status_code, response.json()["code"]) == (413, "file_too_large")
+        assert not UploadBatch.objects.exists()
+
+    def test_a_file_over_5_mb_is_refused_by_its_size_with_413(self, api, org, monkeypatch):
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        from taxservice.api import hub_views
+        from taxservice.workflow.routing.models import UploadBatch
+        from taxservice.workflow.routing.uploads import MAX_BYTES
+
+        def never(**kwargs):
+            raise AssertionError("upload_start was handed a file over the limit")
+
+        monkeypatch.setattr(hub_views, "upload_start", never)
+        response = api(org.coordinator).post(
+            "/api/v1/hub/uploads/", {"file": SimpleUploadedFile("t.csv", b"x" * (MAX_BYTES + 1))}, format="multipart"
+        )
+        assert (response.status_code, response.json()["code"]) == (413, "file_too_large")
+        assert response.json()["detail"]
+        assert not UploadBatch.objects.exists()
+
     def test_a_bad_file_is_400(self, api, org):
         from django.core.files.uploadedfile import SimpleUploadedFile
 

@@ -556,6 +556,23 @@ def test_an_upload_whose_import_breaks_says_so_and_stops_polling(
         assert "the database went away" not in page and "upload-errors" not in page
 
 
+def test_a_file_over_5_mb_is_refused_on_the_form_by_its_size_before_it_is_read(coordinator, org, monkeypatch):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from middle_office import views
+    from taxservice.workflow.routing.uploads import MAX_BYTES
+
+    def never(**kwargs):
+        raise AssertionError("upload_start was handed a file over the limit")
+
+    monkeypatch.setattr(views, "upload_start", never)
+    coordinator.cookies["django_language"] = "en"
+    big = SimpleUploadedFile("big.csv", b"x" * (MAX_BYTES + 1))
+    response = coordinator.post(reverse("middle_office:uploads"), {"file": big})
+    assert response.status_code == 400 and "The file is larger than 5 MB." in response.content.decode()
+    assert not UploadBatch.objects.exists()
+
+
 def test_an_unreadable_file_is_refused_on_the_form(coordinator, org):
     from django.core.files.uploadedfile import SimpleUploadedFile
 

@@ -38,10 +38,32 @@ HEADERS = {
 REQUIRED = ("source", "taxpayer", "item")
 
 
+# What a multipart body may carry besides the file: boundaries, part headers, a CSRF token.
+FORM_OVERHEAD = 64 * 1024
+
+
+class FileTooLarge(InvalidInput):
+    code = "file_too_large"
+    status = 413  # Payload Too Large
+
+
+def upload_refuse_large(*, content_length: str | int | None = None, file_size: int | None = None) -> None:
+    """Raise FileTooLarge if the request's Content-Length or the file's size says it is over
+    MAX_BYTES. Call it before reading the body or the file: a large upload is then refused
+    without being read."""
+    try:
+        declared = int(content_length) if content_length not in (None, "") else None
+    except (TypeError, ValueError):
+        declared = None  # not ours to judge: the server refuses a malformed header
+    if (declared is not None and declared > MAX_BYTES + FORM_OVERHEAD) or (
+        file_size is not None and file_size > MAX_BYTES
+    ):
+        raise FileTooLarge(_("The file is larger than 5 MB."))
+
+
 def parse_rows(*, filename: str, content: bytes) -> list[dict]:
     """Rows as dicts with source, taxpayer, item, notes. Raises InvalidInput for an unreadable file."""
-    if len(content) > MAX_BYTES:
-        raise InvalidInput(_("The file is larger than 5 MB."), code="file_too_large")
+    upload_refuse_large(file_size=len(content))
     name = filename.lower()
     if name.endswith(".csv"):
         try:
