@@ -9,7 +9,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 
 COPY requirements.txt ./
-RUN pip install -r requirements.txt
+# Every package pinned with its hashes (requirements.in is compiled into it: README.md).
+RUN pip install --require-hashes -r requirements.txt
 
 COPY . .
 
