@@ -349,6 +349,29 @@ def test_the_robot_panel_pauses_and_resumes_with_a_reason(coordinator, org):
     assert not RobotSettings.load().paused
 
 
+def test_the_robot_settings_row_comes_with_the_migrations(db):
+    assert RobotSettings.objects.filter(pk=RobotSettings.SINGLETON, paused=False).exists()
+
+
+def test_reading_the_robot_page_writes_no_settings_row(coordinator):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    RobotSettings.objects.all().delete()  # as after a flush: reading must fall back, not write
+    with CaptureQueriesContext(connection) as queries:
+        response = coordinator.get(reverse("middle_office:robot"))
+    assert response.status_code == 200 and response.context["settings_row"].paused is False
+    assert not RobotSettings.objects.exists()
+    writes = [q["sql"] for q in queries if "robotsettings" in q["sql"].lower() and not q["sql"].startswith("SELECT")]
+    assert writes == []
+
+
+def test_pausing_makes_the_settings_row_when_it_is_missing(coordinator, org):
+    RobotSettings.objects.all().delete()
+    coordinator.post(reverse("middle_office:robot"), {"paused": "true", "reason": "系统维护"})
+    assert RobotSettings.objects.get().paused
+
+
 def test_the_robot_panel_lists_the_last_twenty_runs_with_reasons(coordinator):
     for n in range(22):
         RobotRun.objects.create(trigger="sweep", duration_ms=n, dispatched=n)

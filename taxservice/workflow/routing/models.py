@@ -304,9 +304,20 @@ class RobotSettings(models.Model):
     def __str__(self) -> str:
         return "paused" if self.paused else "running"
 
+    # The one row, made by migration 0007_robot_settings_row.
+    SINGLETON = 1
+
     @classmethod
     def load(cls) -> RobotSettings:
-        return cls.objects.get_or_create(pk=1)[0]
+        """The settings, read only: pages and the robot read them on every request, so
+        reading never writes. If the row is missing (a flushed test database), the
+        defaults, unsaved: the robot runs."""
+        return cls.objects.filter(pk=cls.SINGLETON).first() or cls(pk=cls.SINGLETON)
+
+    @classmethod
+    def load_for_update(cls) -> RobotSettings:
+        """The row, locked for a change (and made if missing). Call inside `transaction.atomic`."""
+        return cls.objects.select_for_update(no_key=True).get_or_create(pk=cls.SINGLETON)[0]
 
 
 class RobotRun(models.Model):

@@ -417,7 +417,7 @@ def robot_set_paused(*, actor: Staff, paused: bool, reason: str = "") -> RobotSe
         raise InvalidInput(_("Say why the robot is paused or resumed."), code="reason_required",
                            fields={"reason": [_("Required.")]})
     with transaction.atomic():
-        settings_row = RobotSettings.objects.select_for_update(no_key=True).get(pk=RobotSettings.load().pk)
+        settings_row = RobotSettings.load_for_update()
         settings_row.paused = paused
         settings_row.changed_by = actor
         settings_row.changed_at = timezone.now()
