@@ -11,7 +11,6 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -21,6 +20,7 @@ from taxservice.org.models import Staff, Team
 from taxservice.web.access import QUEUE_ROLES, staff_page
 from taxservice.web.labels import filter_label
 from taxservice.web.queries import PAGE_SIZE, attach_actions, paginate, queue_for_staff, team_choices
+from taxservice.web.redirects import safe_next
 from taxservice.workflow.cases import services
 from taxservice.workflow.cases.models import TaskState
 from taxservice.workflow.routing import selectors as hub_selectors
@@ -320,7 +320,7 @@ def staff_duty(request: HttpRequest, staff: Staff, staff_id: int) -> HttpRespons
             "person": person,
             "row_error": error,
             "row_notice": "" if error else notice,
-            "next_url": _safe_next(request) or reverse("middle_office:staff"),
+            "next_url": safe_next(request) or reverse("middle_office:staff"),
         }
         # 200 either way: htmx swaps only successful answers, and the row carries the error.
         response = render(request, "middle_office/_staff_row.html", context)
@@ -331,14 +331,7 @@ def staff_duty(request: HttpRequest, staff: Staff, staff_id: int) -> HttpRespons
         messages.error(request, error)
     else:
         messages.success(request, notice)
-    return HttpResponseRedirect(_safe_next(request) or reverse("middle_office:staff"))
-
-
-def _safe_next(request: HttpRequest) -> str:
-    target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return target
-    return ""
+    return HttpResponseRedirect(safe_next(request) or reverse("middle_office:staff"))
 
 
 # --- bulk upload ------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -27,6 +26,7 @@ from taxservice.web.queries import (
     paginate,
     team_choices,
 )
+from taxservice.web.redirects import safe_next
 from taxservice.workflow.cases import selectors, services
 from taxservice.workflow.cases.models import OPEN_STATES, TRANSITION_METHODS, Case, Task
 
@@ -124,7 +124,7 @@ def task_step(request: HttpRequest, staff: Staff, task_id: int) -> HttpResponse:
     """
     task = _visible_task(staff, task_id)
     step = request.POST.get("transition", "")
-    next_url = _safe_next(request)
+    next_url = safe_next(request)
     if step not in TRANSITION_METHODS:
         messages.error(request, _("Unknown step."))
         return redirect(next_url or task_url(task))
@@ -202,15 +202,6 @@ def _visible_task(staff: Staff, task_id: int) -> Task:
     if task is None:
         raise Http404(_("No such task, or it is not visible to you."))
     return task
-
-
-def _safe_next(request: HttpRequest) -> str:
-    candidate = request.POST.get("next", "")
-    if candidate and url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return candidate
-    return ""
 
 
 def task_url(task: Task) -> str:
