@@ -18,7 +18,9 @@ from taxservice.workflow.cases.models import Notification, TaskTransition
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("open_task_counts_checked")]
 
 
-def note_for(staff, task, *, read: bool = False, minutes_ago: int = 0, step: str = "assign") -> Notification:
+def note_for(
+    staff, task, *, read: bool = False, minutes_ago: int = 0, step: str = "assign", message: str = ""
+) -> Notification:
     """A notification as `cases.notifications` writes one, with its own audit row."""
     log = TaskTransition.objects.create(task=task, transition=step, from_state="queued", to_state="assigned")
     now = timezone.now()
@@ -26,7 +28,7 @@ def note_for(staff, task, *, read: bool = False, minutes_ago: int = 0, step: str
         recipient=staff,
         task=task,
         transition=log,
-        message=f"Task T{task.pk} was assigned to you ({minutes_ago}).",
+        message=message or f"Task T{task.pk} was assigned to you ({minutes_ago}).",
         created_at=now - timedelta(minutes=minutes_ago),
         read_at=now if read else None,
     )
