@@ -10,24 +10,23 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from taxservice import access
 from taxservice.catalogue.models import HandlingList, Item
 from taxservice.errors import InvalidInput, ServiceError
 from taxservice.org.models import Branch, Staff
 from taxservice.taxpayers.models import Taxpayer
 from taxservice.taxpayers.services import taxpayer_register
-from taxservice.web.access import FRONT_DESK_ROLES, staff_page
-from taxservice.web.labels import transition_label
+from taxservice.web.access import staff_page
 from taxservice.web.queries import paginate
-from taxservice.workflow.cases import selectors, services
+from taxservice.workflow.cases import selectors, services, transitions
 from taxservice.workflow.cases.models import Case, Task, TaskState
 
 from .forms import CaseOpenForm, TaxpayerRegisterForm, TaxpayerSearchForm
 
 PICKER_LIMIT = 12  # items shown per list in the picker
-COUNTER_STEPS = ("handle_on_spot", "transfer")  # what the counter does with a received item
 
 
-@staff_page(FRONT_DESK_ROLES)
+@staff_page(access.can_use_front_desk)
 def consult(request: HttpRequest, staff: Staff) -> HttpResponse:
     """Find the taxpayer by credit code or name, or register a new one."""
     search = TaxpayerSearchForm(request.GET or None)
@@ -62,7 +61,7 @@ def consult(request: HttpRequest, staff: Staff) -> HttpResponse:
     return render(request, "frontdesk/consult.html", context, status=status)
 
 
-@staff_page(FRONT_DESK_ROLES)
+@staff_page(access.can_use_front_desk)
 def open_case(request: HttpRequest, staff: Staff, credit_code: str) -> HttpResponse:
     """Open a consultation for one taxpayer with every item asked for, whole or not at all."""
     taxpayer = get_object_or_404(Taxpayer.objects.select_related("competent_branch"), credit_code=credit_code)
@@ -92,7 +91,7 @@ def open_case(request: HttpRequest, staff: Staff, credit_code: str) -> HttpRespo
     return render(request, "frontdesk/open_case.html", context, status=400 if request.method == "POST" else 200)
 
 
-@staff_page(FRONT_DESK_ROLES)
+@staff_page(access.can_use_front_desk)
 def item_picker(request: HttpRequest, staff: Staff) -> HttpResponse:
     """Catalogue items matching a code or name, grouped under the three lists (htmx)."""
     query = request.GET.get("q", "").strip()
@@ -110,7 +109,7 @@ def item_picker(request: HttpRequest, staff: Staff) -> HttpResponse:
     return render(request, "frontdesk/_picker_results.html", context)
 
 
-@staff_page(FRONT_DESK_ROLES)
+@staff_page(access.can_use_front_desk)
 def chosen_items(request: HttpRequest, staff: Staff) -> HttpResponse:
     """The chosen-items box after adding or removing one item (htmx)."""
     chosen = _chosen_items(request.GET)
@@ -143,7 +142,7 @@ def _chosen_items(data) -> list[Item]:  # noqa: ANN001 - a QueryDict
     return chosen
 
 
-@staff_page(FRONT_DESK_ROLES)
+@staff_page(access.can_use_front_desk)
 def consultation(request: HttpRequest, staff: Staff, case_id: int) -> HttpResponse:
     """The counter's view of a case: each item with what can be done with it right now."""
     case = _visible_case(staff, case_id)
@@ -151,14 +150,14 @@ def consultation(request: HttpRequest, staff: Staff, case_id: int) -> HttpRespon
     return render(request, "frontdesk/consultation.html", {"case": case, "tasks": tasks})
 
 
-@staff_page(FRONT_DESK_ROLES)
+@staff_page(access.can_use_front_desk)
 def consultation_summary(request: HttpRequest, staff: Staff, case_id: int) -> HttpResponse:
     """The case header alone, refreshed after a row changes (htmx)."""
     return render(request, "frontdesk/_case_summary.html", {"case": _visible_case(staff, case_id)})
 
 
 @require_POST
-@staff_page(FRONT_DESK_ROLES)
+@staff_page(access.can_use_front_desk)
 def counter_step(request: HttpRequest, staff: Staff, task_id: int) -> HttpResponse:
     """Handle a received item on the spot, or transfer it. htmx gets the row back."""
     task = selectors.task_get_for_staff(staff=staff, task_id=task_id)
@@ -167,7 +166,7 @@ def counter_step(request: HttpRequest, staff: Staff, task_id: int) -> HttpRespon
     step = request.POST.get("transition", "")
     error = notice = None
     try:
-        if step not in COUNTER_STEPS:
+        if step not in transitions.COUNTER_STEPS:
             raise InvalidInput(_("Unknown step."))
         services.task_transition(
             task_id=task.pk,
@@ -179,7 +178,7 @@ def counter_step(request: HttpRequest, staff: Staff, task_id: int) -> HttpRespon
     except ServiceError as exc:
         error = exc
     else:
-        notice = _("%(step)s: done.") % {"step": transition_label(step)}
+        notice = _("%(step)s: done.") % {"step": transitions.label(step)}
     error_text = " ".join([error.detail, *(m for ms in error.fields.values() for m in ms)]) if error else ""
     if not request.headers.get("HX-Request"):
         if error is None:

@@ -14,9 +14,10 @@ from taxservice.org.models import Branch, Staff, Team, Tier
 from taxservice.taxpayers.models import Taxpayer
 from taxservice.web.forms import ServiceErrorsMixin
 from taxservice.web.labels import FIELD_LABELS, FILTER_LABELS
+from taxservice.workflow.cases import transitions
 from taxservice.workflow.cases.models import Task, TaskState
-from taxservice.workflow.cases.policy import REASON_REQUIRED
 from taxservice.workflow.routing.models import FILTER_NAMES, Chooser, RoutingRule, Target
+from taxservice.workflow.routing.selectors import clean_hub_filters
 
 from .selectors import AGE_BUCKETS, DUE_BUCKETS, HUB_STATES, NO_TEAM
 
@@ -44,7 +45,9 @@ class QueueFilterForm(forms.Form):
 
 
 class HubFilterForm(forms.Form):
-    """The hub queue's filters, from the query string. Unknown values are dropped, not errors."""
+    """The hub queue's filters: their labels and inputs. The values are read by
+    `routing.selectors.clean_hub_filters`, the API's parser, one filter at a time, so a bad
+    value leaves out that filter only and is named in `problems`."""
 
     state = forms.ChoiceField(label=_("State"), required=False)
     # Any team code (a task may sit in any team); the facets offer the ones in use.
@@ -53,11 +56,13 @@ class HubFilterForm(forms.Form):
     tier = forms.ChoiceField(label=_("Tier"), required=False)
     age = forms.ChoiceField(label=_("Age"), required=False)
     due = forms.ChoiceField(label=_("Due"), required=False)
-    alerts = forms.BooleanField(label=_("Alerts only"), required=False)
+    # Sends "true", as the facet links do (a checkbox's default "on" is not a value the parser knows).
+    alerts = forms.BooleanField(label=_("Alerts only"), required=False, widget=forms.CheckboxInput(attrs={"value": "true"}))
 
-    def __init__(self, *args, teams: list[Team], **kwargs) -> None:  # noqa: ANN002, ANN003
+    def __init__(self, *args, teams: list[Team], **kwargs) -> None:
         super().__init__(*args, **kwargs)
         everything = [("", _("All"))]
+        self.problems: list[str] = []
         self.fields["state"].choices = [(state.value, state.label) for state in HUB_STATES]
         self.team_names = {team.code: team.name for team in teams} | {NO_TEAM: str(_("No team"))}
         self.fields["source"].choices = everything + list(Task.Source.choices)
@@ -68,9 +73,25 @@ class HubFilterForm(forms.Form):
         self.fields["due"].choices = everything + DUE_BUCKETS
 
     def filters(self) -> dict:
-        """The valid filters; the state defaults to queued."""
-        self.is_valid()
-        data = {name: value for name, value in getattr(self, "cleaned_data", {}).items() if value}
+        """The valid filters; the state defaults to queued. Each bad one is left out and
+        named in `self.problems`."""
+        data: dict = {}
+        self.problems = []
+        for name, field in self.fields.items():
+            raw = self.data.get(name, "") if self.is_bound else ""
+            if not raw:
+                continue
+            try:
+                value = clean_hub_filters({name: raw}).get(name)
+            except ValueError:
+                self.problems.append(
+                    str(_("The filter “%(filter)s” cannot be “%(value)s”; it was left out.") % {
+                        "filter": field.label, "value": raw,
+                    })
+                )
+                continue
+            if value:
+                data[name] = value
         data.setdefault("state", TaskState.QUEUED)
         return data
 
@@ -90,7 +111,8 @@ class IdListField(forms.Field):
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
 
 
-BULK_ACTIONS = ("assign", "dispatch", "reroute", "return")
+# The transitions the specs mark as bulk actions, and the dispatch pipeline.
+BULK_ACTIONS = (*transitions.BULK_STEPS, "dispatch")
 
 
 class BulkForm(ServiceErrorsMixin, forms.Form):
@@ -114,13 +136,16 @@ class BulkForm(ServiceErrorsMixin, forms.Form):
         data = super().clean()
         action = data.get("action")
         if action == "assign" and not data.get("assignee"):
+            # Assign names the holder for everyone: in bulk there is no "myself".
             self.add_error("assignee", _("Choose whom to assign the tasks to."))
-        if action == "reroute" and not data.get("team"):
-            self.add_error("team", _("Choose the team to send the tasks to."))
-        # The core's list of steps that need a reason (return, reroute): said once here,
-        # rather than once per task by the service.
-        if action in REASON_REQUIRED and not (data.get("reason") or "").strip():
-            self.add_error("reason", _("A reason is required for this step."))
+        spec = transitions.get(action or "")
+        if spec is not None:
+            # The spec's required inputs, said once here rather than once per task by the service.
+            try:
+                transitions.check_required(spec, {"reason": data.get("reason"), "team": data.get("team"),
+                                                  "assignee": data.get("assignee")})
+            except ServiceError as error:
+                self.add_service_error(error)
         return data
 
     def add_service_error(self, error: ServiceError) -> None:

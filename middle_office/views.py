@@ -15,9 +15,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from taxservice import access
 from taxservice.errors import ServiceError
 from taxservice.org.models import Staff, Team
-from taxservice.web.access import QUEUE_ROLES, staff_page
+from taxservice.web.access import staff_page
 from taxservice.web.labels import filter_label
 from taxservice.web.queries import PAGE_SIZE, attach_actions, paginate, queue_for_staff, team_choices
 from taxservice.web.redirects import safe_next
@@ -26,7 +27,6 @@ from taxservice.workflow.cases.models import TaskState
 from taxservice.workflow.routing import selectors as hub_selectors
 from taxservice.workflow.routing import services as routing_services
 from taxservice.workflow.routing.models import DispatchDecision, RobotSettings, RoutingRule, UploadBatch
-from taxservice.workflow.routing.services import HUB_ROLES
 from taxservice.workflow.routing.uploads import MAX_BYTES, upload_progress, upload_refuse_large, upload_start
 
 from .display import change_rows, describe_matches, skipped_reasons
@@ -47,7 +47,7 @@ from .selectors import (
 )
 
 
-@staff_page(QUEUE_ROLES)
+@staff_page(access.can_use_queue)
 def queue(request: HttpRequest, staff: Staff) -> HttpResponse:
     tasks = queue_for_staff(staff=staff)
     teams = list(Team.objects.filter(pk__in=tasks.values("team_id")).order_by("name"))
@@ -70,7 +70,7 @@ def queue(request: HttpRequest, staff: Staff) -> HttpResponse:
 # --- the coordinator's dashboard (任务统筹, the hub) -------------------------------------------
 
 
-@staff_page(HUB_ROLES)
+@staff_page(access.can_use_hub)
 def hub(request: HttpRequest, staff: Staff) -> HttpResponse:
     """The hub queue with its facets; a POST is a bulk action on the ticked rows."""
     teams = team_choices()
@@ -101,6 +101,7 @@ def hub(request: HttpRequest, staff: Staff) -> HttpResponse:
         "filter_form": filter_form,
         "facets": _facet_links(request, filters, facets),
         "chips": _chips(request, filter_form, filters, team_names={f.value: f.label for f in facets["team"]}),
+        "filter_problems": filter_form.problems,
         "bulk": bulk,
         "now": clock.now,
         "state": filters["state"],
@@ -247,7 +248,7 @@ def _refusals_by_task(bulk: BulkForm) -> dict[int, str]:
     return refusals
 
 
-@staff_page(HUB_ROLES)
+@staff_page(access.can_use_hub)
 def robot(request: HttpRequest, staff: Staff) -> HttpResponse:
     """The auto-dispatch robot: paused or running, pause/resume with a reason, its last runs."""
     form = RobotForm(request.POST or None)
@@ -273,7 +274,7 @@ def robot(request: HttpRequest, staff: Staff) -> HttpResponse:
     return render(request, "middle_office/robot.html", context, status=status)
 
 
-@staff_page(HUB_ROLES)
+@staff_page(access.can_use_hub)
 def staff_list(request: HttpRequest, staff: Staff) -> HttpResponse:
     """Staff with their load; on duty first, the off-duty ones marked, a duty toggle each."""
     duty = request.GET.get("duty", "")
@@ -292,7 +293,7 @@ def staff_list(request: HttpRequest, staff: Staff) -> HttpResponse:
 
 
 @require_POST
-@staff_page(HUB_ROLES)
+@staff_page(access.can_use_hub)
 def staff_duty(request: HttpRequest, staff: Staff, staff_id: int) -> HttpResponse:
     """Put someone on or off duty. With htmx the row comes back in place."""
     form = DutyForm(request.POST)
@@ -337,7 +338,7 @@ def staff_duty(request: HttpRequest, staff: Staff, staff_id: int) -> HttpRespons
 # --- bulk upload ------------------------------------------------------------------------------
 
 
-@staff_page(HUB_ROLES)
+@staff_page(access.can_use_hub)
 def uploads(request: HttpRequest, staff: Staff) -> HttpResponse:
     """Upload a CSV or XLSX file of tasks; the recent batches below."""
     form = UploadForm(request.POST or None, request.FILES or None)
@@ -359,20 +360,20 @@ def uploads(request: HttpRequest, staff: Staff) -> HttpResponse:
     return render(request, "middle_office/uploads.html", context, status=status)
 
 
-@staff_page(HUB_ROLES)
+@staff_page(access.can_use_hub)
 def upload_detail(request: HttpRequest, staff: Staff, batch_id: int) -> HttpResponse:
     batch = _batch_or_404(batch_id)
     return render(request, "middle_office/upload_detail.html", _batch_context(request, batch))
 
 
-@staff_page(HUB_ROLES)
+@staff_page(access.can_use_hub)
 def upload_status(request: HttpRequest, staff: Staff, batch_id: int) -> HttpResponse:
     """The progress bar alone, polled by htmx every second until the batch is finished."""
     batch = _batch_or_404(batch_id)
     return render(request, "middle_office/_upload_progress.html", _batch_context(request, batch))
 
 
-@staff_page(HUB_ROLES)
+@staff_page(access.can_use_hub)
 def upload_template(request: HttpRequest, staff: Staff) -> HttpResponse:
     """An empty CSV file with the columns the upload reads."""
     response = HttpResponse("source,taxpayer,item,notes\r\n", content_type="text/csv; charset=utf-8")
@@ -422,7 +423,7 @@ def _batch_context(request: HttpRequest, batch: UploadBatch) -> dict:
 # --- routing rules ----------------------------------------------------------------------------
 
 
-@staff_page(HUB_ROLES)
+@staff_page(access.can_use_hub)
 def rules(request: HttpRequest, staff: Staff) -> HttpResponse:
     page = Paginator(rules_in_order(), PAGE_SIZE).get_page(request.GET.get("page"))
     for rule in page.object_list:
@@ -431,7 +432,7 @@ def rules(request: HttpRequest, staff: Staff) -> HttpResponse:
     return render(request, "middle_office/rules.html", {"page": page})
 
 
-@staff_page(HUB_ROLES)
+@staff_page(access.can_use_hub)
 def rule_edit(request: HttpRequest, staff: Staff, rule_id: int | None = None) -> HttpResponse:
     """Edit a rule (or create one): the changed fields and a reason go to `rule_save`."""
     rule = None

@@ -82,7 +82,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
-                "taxservice.org.context_processors.staff_navigation",
+                "taxservice.web.navigation.staff_navigation",
+                "taxservice.web.context_processors.inbox_unread",
             ],
         },
     },
@@ -158,7 +159,7 @@ SPECTACULAR_SETTINGS = {
         "CaseStateEnum": "taxservice.workflow.cases.models.Case.State",
         "TeamKindEnum": "taxservice.org.models.Team.Kind",
         "ChannelEnum": "taxservice.workflow.cases.models.Channel",
-        "TransitionNameEnum": "taxservice.workflow.cases.models.TRANSITION_CHOICES",
+        "TransitionNameEnum": "taxservice.workflow.cases.transitions.CHOICES",
     },
 }
 

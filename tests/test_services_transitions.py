@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from taxservice.errors import ActionForbidden, ConcurrentChange, InvalidInput, TransitionNotAllowed
 from taxservice.workflow.cases import services
-from taxservice.workflow.cases.models import TRANSITION_METHODS, Case, Task, TaskState, TaskTransition
+from taxservice.workflow.cases.models import Case, Task, TaskState, TaskTransition
+from taxservice.workflow.cases.transitions import TRANSITIONS
 
 pytestmark = pytest.mark.usefixtures("open_task_counts_checked")
 
@@ -78,7 +79,7 @@ def task_in(org, open_case, state: str, kind: str = "assisted") -> Task:
 def test_it_refuses_every_transition_the_state_does_not_allow(org, open_case, state):
     task = task_in(org, open_case, state)
     rows_before = TaskTransition.objects.count()
-    for name in set(TRANSITION_METHODS) - ALLOWED[state]:
+    for name in set(TRANSITIONS) - ALLOWED[state]:
         with pytest.raises(TransitionNotAllowed):
             services.task_transition(
                 task_id=task.pk, actor=org.admin, name=name, assignee_id=org.member.pk, **FULL_ARGS
@@ -90,7 +91,7 @@ def test_it_refuses_every_transition_the_state_does_not_allow(org, open_case, st
 
 def test_the_allowed_table_covers_every_state_and_transition():
     assert set(ALLOWED) == set(TaskState.values)
-    assert set().union(*ALLOWED.values()) == set(TRANSITION_METHODS)
+    assert set().union(*ALLOWED.values()) == set(TRANSITIONS)
 
 
 def test_it_handles_an_immediate_item_on_the_spot_and_closes_the_case(org, open_case):

@@ -8,8 +8,8 @@ from rest_framework import serializers
 from taxservice.catalogue.models import HandlingList, Item
 from taxservice.org.models import Role, Staff, Team
 from taxservice.taxpayers.models import Taxpayer
-from taxservice.workflow.cases import selectors
-from taxservice.workflow.cases.models import TRANSITION_CHOICES, Case, Channel, Task, TaskTransition
+from taxservice.workflow.cases import selectors, transitions
+from taxservice.workflow.cases.models import Case, Channel, Task, TaskTransition
 
 
 class TaxpayerSerializer(serializers.ModelSerializer):
@@ -104,7 +104,7 @@ class TaskSerializer(serializers.ModelSerializer):
             "available_transitions",
         ]
 
-    @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=TRANSITION_CHOICES)))
+    @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=transitions.CHOICES)))
     def get_available_transitions(self, task: Task) -> list[str]:
         staff = self.context.get("staff")
         return selectors.allowed_transitions(staff=staff, task=task) if staff else []
@@ -162,18 +162,58 @@ class CaseCreateSerializer(serializers.Serializer):
     items = RequestedItemSerializer(many=True, allow_empty=True)
 
 
-class TransitionRequestSerializer(serializers.Serializer):
-    transition = serializers.ChoiceField(choices=TRANSITION_CHOICES)
-    reason = serializers.CharField(required=False, allow_blank=True, default="")
-    result = serializers.CharField(required=False, allow_blank=True, default="")
-    assignee = serializers.IntegerField(required=False, allow_null=True, default=None, help_text="A staff id; the caller by default.")
-    channel = serializers.ChoiceField(choices=Channel.choices, required=False, allow_blank=True, default="")
+class TransitionNameSerializer(serializers.Serializer):
+    """The first look at a transition request: which transition (400 for an unknown name)."""
+
+    transition = serializers.ChoiceField(choices=transitions.CHOICES)
+
+
+class TransitionRequestBase(serializers.Serializer):
+    """A transition request; one subclass per transition, built from its spec."""
+
+    spec: transitions.Transition
+
     expected_state = serializers.CharField(
         required=False,
         allow_null=True,
         default=None,
         help_text="Optional: the state the caller saw. A different current state answers 409.",
     )
+
+    def to_internal_value(self, data):  # noqa: ANN001, ANN201
+        # The spec's required inputs, checked where the service checks them: a missing key
+        # and a blank value get the same answer (InvalidInput `<input>_required`).
+        if hasattr(data, "get"):
+            transitions.check_required(self.spec, {name: data.get(name) for name in self.spec.inputs})
+        return super().to_internal_value(data)
+
+
+def _input_field(name: str, spec_input: transitions.Input) -> serializers.Field:
+    kind = transitions.INPUT_KINDS[name]
+    common = {"required": spec_input.required, "help_text": kind.help or None}
+    if kind.kind == "staff":
+        return serializers.IntegerField(**common, **({} if spec_input.required else {"allow_null": True, "default": None}))
+    optional = {} if spec_input.required else {"default": ""}
+    if kind.kind == "channel":
+        return serializers.ChoiceField(choices=Channel.choices, allow_blank=True, **common, **optional)
+    if kind.kind == "team":
+        return serializers.CharField(max_length=48, allow_blank=True, **common, **optional)
+    return serializers.CharField(allow_blank=True, max_length=4000, **common, **optional)
+
+
+def _request_serializer(spec: transitions.Transition) -> type[TransitionRequestBase]:
+    fields: dict = {
+        "transition": serializers.ChoiceField(choices=[(spec.name, spec.name)], help_text=str(spec.label)),
+        **{name: _input_field(name, spec_input) for name, spec_input in spec.inputs.items()},
+    }
+    class_name = "".join(part.title() for part in spec.name.split("_")) + "TransitionSerializer"
+    return type(class_name, (TransitionRequestBase,), {"spec": spec, **fields, "__doc__": f"The `{spec.name}` step."})
+
+
+# One request shape per transition, derived from its spec: the parser and the schema entry.
+TRANSITION_REQUESTS: dict[str, type[TransitionRequestBase]] = {
+    name: _request_serializer(spec) for name, spec in transitions.TRANSITIONS.items()
+}
 
 
 class TeamSerializer(serializers.ModelSerializer):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import Prefetch, Q
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
@@ -130,7 +130,11 @@ class TaskViewSet(
         return s.TaskDetailSerializer if self.action in {"retrieve", "transitions"} else s.TaskSerializer
 
     @extend_schema(
-        request=s.TransitionRequestSerializer,
+        request=PolymorphicProxySerializer(
+            component_name="Transition",
+            serializers=s.TRANSITION_REQUESTS,
+            resource_type_field_name="transition",
+        ),
         responses={200: s.TaskDetailSerializer},
         description="Make a transition. 409 when not allowed from the current state or changed by someone "
         "else first; 403 when the caller may not make it.",
@@ -141,17 +145,20 @@ class TaskViewSet(
         # 404 for tasks the caller may not see, before anything else.
         if not selectors.task_list_for_staff(staff=staff).filter(pk=pk).exists():
             raise NotFound("No such task, or not one of yours.")
-        data = s.TransitionRequestSerializer(data=request.data)
+        name = s.TransitionNameSerializer(data=request.data)
+        name.is_valid(raise_exception=True)
+        data = s.TRANSITION_REQUESTS[name.validated_data["transition"]](data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
         services.task_transition(
             task_id=int(pk),
             actor=staff,
             name=values["transition"],
-            reason=values["reason"],
-            result=values["result"],
-            assignee_id=values["assignee"],
-            channel=values["channel"],
+            reason=values.get("reason", ""),
+            result=values.get("result", ""),
+            assignee_id=values.get("assignee"),
+            channel=values.get("channel", ""),
+            team_code=values.get("team", ""),
             expected_state=values["expected_state"],
         )
         task = self.get_queryset().prefetch_related(

@@ -6,12 +6,11 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from taxservice.errors import ActionForbidden, InvalidInput
-from taxservice.org.models import Branch, Role, Staff
+from taxservice import access
+from taxservice.errors import InvalidInput
+from taxservice.org.models import Branch, Staff
 from taxservice.taxpayers.models import Taxpayer
 from taxservice.taxpayers.validators import validate_credit_code
-
-REGISTRARS = (Role.CLERK, Role.COORDINATOR, Role.INTEGRATOR, Role.ADMIN)
 
 
 def taxpayer_register(
@@ -24,8 +23,7 @@ def taxpayer_register(
     grade: str = Taxpayer.Grade.B,
 ) -> Taxpayer:
     """Register a taxpayer. Raises InvalidInput naming every bad field; writes nothing then."""
-    if not actor.has_role(*REGISTRARS):
-        raise ActionForbidden(_("Your roles do not allow registering taxpayers."))
+    access.require(access.can_register_taxpayer, actor)
     errors: dict[str, list[str]] = {}
     try:
         validate_credit_code(credit_code)

@@ -1,8 +1,8 @@
-"""Who may open which page: login, a staff record, and the page's roles."""
+"""Who may open which page: login, a staff record, and the page's rule from taxservice.access."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from functools import wraps
 
 from django.contrib.auth.decorators import login_required
@@ -11,29 +11,25 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.text import get_text_list
 from django.utils.translation import gettext as _
 
+from taxservice.access import Rule
 from taxservice.org.models import Role, Staff
 from taxservice.org.selectors import staff_for_user
 
-FRONT_DESK_ROLES = (Role.CLERK, Role.ADMIN)
-QUEUE_ROLES = (Role.COORDINATOR, Role.TEAM_MEMBER, Role.EXPERT, Role.ADMIN)
-APPROVAL_ROLES = (Role.BRANCH_CHIEF, Role.COORDINATOR, Role.ADMIN)
 
+def staff_page(rule: Rule | None = None) -> Callable:
+    """Decorate a view `view(request, staff, ...)`: login, a staff record and the page's `rule`.
 
-def staff_page(roles: Iterable[str] = ()) -> Callable:
-    """Decorate a view `view(request, staff, ...)`: login, a staff record and one of `roles`.
-
-    Anonymous users go to the login page; a user without a staff record, or without
-    any of the page's roles, gets the 403 page with a sentence saying why.
+    Anonymous users go to the login page; a user without a staff record, or who fails
+    the rule, gets the 403 page with a sentence saying who the page is for.
     """
-    roles = tuple(roles)
 
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @wraps(view)
         @login_required
         def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:  # noqa: ANN002, ANN003
             staff = request_staff(request)
-            if roles and not staff.has_role(*roles):
-                labels = get_text_list([str(Role(role).label) for role in roles], _("or"))
+            if rule is not None and not rule(staff):
+                labels = get_text_list([str(label) for code, label in Role.choices if code in rule.roles], _("or"))
                 raise PermissionDenied(_("This page is only for: %(roles)s.") % {"roles": labels})
             return view(request, staff, *args, **kwargs)
 

@@ -7,43 +7,11 @@ from django.utils.translation import gettext_lazy as _
 
 from taxservice.errors import ServiceError
 from taxservice.org.models import Staff, Team
-from taxservice.web.labels import FIELD_LABELS, service_message, transition_label
-from taxservice.workflow.cases.models import TRANSITION_METHODS, Channel, Task
-from taxservice.workflow.cases.policy import REASON_REQUIRED
+from taxservice.web.labels import FIELD_LABELS, service_message
+from taxservice.workflow.cases import transitions
+from taxservice.workflow.cases.models import Channel, Task
 
-# Which inputs each step shows, and whether the person must fill them in. Only the
-# service enforces anything; `required` here is the browser's hint.
-STEP_FIELDS: dict[str, dict[str, bool]] = {
-    "handle_on_spot": {"result": True},
-    "assign": {"assignee": False},
-    "return": {"reason": True},
-    "request_materials": {"reason": False},
-    "escalate": {"reason": True},
-    "submit_for_approval": {"result": False},
-    "approve": {"reason": False},
-    "reject": {"reason": True},
-    "complete": {"result": False},
-    "give_feedback": {"result": True, "channel": True},
-    "cancel": {"reason": True},
-    "reroute": {"team": True, "reason": True},
-    "reassign": {"assignee": True, "reason": True},
-}
-
-# A few steps call their reason something more precise.
-REASON_LABELS = {
-    "approve": _("Opinion"),
-    "reject": _("Opinion"),
-    "request_materials": _("Materials needed"),
-}
-RESULT_LABELS = {
-    "give_feedback": _("Result returned to the taxpayer"),
-    "handle_on_spot": _("Result given to the taxpayer"),
-}
-
-INPUTS = ("reason", "result", "assignee", "channel", "team")
-
-# Steps that change nothing but the state are safe as one-click buttons on list pages.
-ONE_CLICK_STEPS = ("assign", "accept", "transfer", "receive_materials")
+INPUTS = tuple(transitions.INPUT_KINDS)
 
 
 class ServiceErrorsMixin:
@@ -63,13 +31,15 @@ class ServiceErrorsMixin:
 class TransitionForm(ServiceErrorsMixin, forms.Form):
     """One step on one task. Bound to a POST it only parses; unbound it renders the inputs."""
 
-    transition = forms.ChoiceField(choices=[(name, name) for name in TRANSITION_METHODS], widget=forms.HiddenInput)
+    transition = forms.ChoiceField(choices=transitions.CHOICES, widget=forms.HiddenInput)
     expected_state = forms.CharField(widget=forms.HiddenInput, required=False)
-    reason = forms.CharField(label=_("Reason"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    result = forms.CharField(label=_("Result"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    assignee = forms.TypedChoiceField(label=_("Assignee"), required=False, coerce=int, empty_value=None)
-    channel = forms.ChoiceField(label=_("Feedback channel"), required=False, choices=Channel.choices)
-    team = forms.ChoiceField(label=_("Send to team"), required=False)
+    # One field per input kind of transitions.INPUT_KINDS; each step keeps those its spec
+    # names, labelled as the spec says.
+    reason = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    result = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    assignee = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
+    channel = forms.ChoiceField(required=False, choices=Channel.choices)
+    team = forms.ChoiceField(required=False)
 
     def __init__(
         self,
@@ -88,18 +58,18 @@ class TransitionForm(ServiceErrorsMixin, forms.Form):
         )
         super().__init__(*args, **kwargs)
         self.step = step
-        self.label = transition_label(step)
+        self.spec = transitions.TRANSITIONS.get(step)
+        self.label = transitions.label(step)
         self.task = task
-        shown = STEP_FIELDS.get(step, {})
+        inputs = self.spec.inputs if self.spec is not None else {}
         for name in INPUTS:
-            if name not in shown:
+            if name not in inputs:
                 del self.fields[name]
-            elif shown[name] or (name == "reason" and step in REASON_REQUIRED):
+                continue
+            self.fields[name].label = self.spec.input_label(name)
+            if inputs[name].required:
+                # The browser's hint; the service enforces it (transitions.check_required).
                 self.fields[name].widget.attrs["required"] = "required"
-        if "reason" in self.fields and step in REASON_LABELS:
-            self.fields["reason"].label = REASON_LABELS[step]
-        if "result" in self.fields and step in RESULT_LABELS:
-            self.fields["result"].label = RESULT_LABELS[step]
         if "assignee" in self.fields:
             if assignees:
                 self.fields["assignee"].choices = [("", _("Myself"))] + [(s.pk, s.name) for s in assignees]

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from taxservice.org.models import Branch, Staff, Team, Tier
-from taxservice.web.labels import transition_label
+from taxservice.workflow.cases import transitions
 from taxservice.workflow.cases.models import Channel, Task, TaskState, TaskTransition
 
 
@@ -27,27 +27,27 @@ class HistoryRow:
     details: list[tuple[str, str]] = field(default_factory=list)
 
 
-def history_rows(transitions: Iterable[TaskTransition]) -> list[HistoryRow]:
+def history_rows(log: Iterable[TaskTransition]) -> list[HistoryRow]:
     """Readable rows for already-loaded transitions (actor selected), in the order given.
 
     Team, hall and staff references inside `details` are codes and ids; they are
     resolved with one query per kind for all rows together.
     """
-    transitions = list(transitions)
-    names = _Names.for_transitions(transitions)
+    rows = list(log)
+    names = _Names.for_transitions(rows)
     return [
         HistoryRow(
             at=row.at,
             actor=row.actor_label,
             is_system=row.actor_id is None,
-            step=transition_label(row.transition),
+            step=transitions.label(row.transition),
             from_state=_state_label(row.from_state),
             to_state=_state_label(row.to_state),
             to_state_code=row.to_state,
             reason=row.reason,
             details=_describe(row.details or {}, names),
         )
-        for row in transitions
+        for row in rows
     ]
 
 

@@ -5,28 +5,6 @@ from __future__ import annotations
 from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
-# Every name in TaskTransition.transition: the service's transitions plus "receive",
-# the first row written when a case is opened.
-TRANSITION_LABELS = {
-    "receive": _("Receive"),
-    "handle_on_spot": _("Handle on the spot"),
-    "transfer": _("Transfer"),
-    "assign": _("Assign"),
-    "accept": _("Accept"),
-    "return": _("Return to the queue"),
-    "request_materials": _("Request materials"),
-    "receive_materials": _("Materials received"),
-    "escalate": _("Escalate to the back office"),
-    "submit_for_approval": _("Submit for approval"),
-    "approve": _("Approve"),
-    "reject": _("Reject"),
-    "complete": _("Complete"),
-    "give_feedback": _("Give feedback"),
-    "cancel": _("Cancel the task"),
-    "reroute": _("Send to another team"),
-    "reassign": _("Reassign"),
-}
-
 # The service's error `fields`, and the form fields they land on.
 FIELD_LABELS = {
     "reason": _("Reason"),
@@ -57,10 +35,6 @@ FILTER_LABELS = {
 
 def filter_label(name: str) -> str:
     return str(FILTER_LABELS.get(name, name))
-
-
-def transition_label(name: str) -> str:
-    return str(TRANSITION_LABELS.get(name, name))
 
 
 # taxservice.taxpayers.services raises these as plain (untranslated) English. Listed here

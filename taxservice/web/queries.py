@@ -9,12 +9,13 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from taxservice.org.models import Role, Staff, Team, Tier
+from taxservice import access
+from taxservice.org.models import Staff, Team, Tier
 from taxservice.pagination import IdFirstPaginator
-from taxservice.web.forms import ONE_CLICK_STEPS, TransitionForm
+from taxservice.web.forms import TransitionForm
 from taxservice.workflow.cases import selectors
 from taxservice.workflow.cases.models import OPEN_STATES, Task, TaskState
-from taxservice.workflow.cases.policy import ASSIGN_OTHERS, staff_team_ids
+from taxservice.workflow.cases.transitions import ONE_CLICK_STEPS
 
 PAGE_SIZE = 25
 
@@ -35,7 +36,7 @@ def queue_for_staff(*, staff: Staff) -> QuerySet[Task]:
     """Queued tasks the staff member may see, and the ones their teams are working on."""
     return selectors.task_list_for_staff(staff=staff).filter(
         Q(state=TaskState.QUEUED)
-        | Q(state__in=[TaskState.ASSIGNED, TaskState.IN_PROGRESS], team_id__in=staff_team_ids(staff))
+        | Q(state__in=[TaskState.ASSIGNED, TaskState.IN_PROGRESS], team_id__in=access.staff_team_ids(staff))
     )
 
 
@@ -53,17 +54,17 @@ class HomeCounts:
 
 def home_counts(*, staff: Staff) -> HomeCounts:
     team_queue = None
-    if staff.has_role(Role.COORDINATOR, Role.TEAM_MEMBER, Role.EXPERT, Role.ADMIN):
+    if access.can_use_queue(staff):
         team_queue = (
             selectors.task_list_for_staff(staff=staff)
-            .filter(state=TaskState.QUEUED, team_id__in=staff_team_ids(staff))
+            .filter(state=TaskState.QUEUED, team_id__in=access.staff_team_ids(staff))
             .count()
         )
     approvals = None
-    if staff.has_role(Role.BRANCH_CHIEF, Role.COORDINATOR, Role.ADMIN):
+    if access.can_use_approvals(staff):
         approvals = awaiting_approval_for_staff(staff=staff).count()
     at_counter = None
-    if staff.has_role(Role.CLERK, Role.ADMIN):
+    if access.can_use_front_desk(staff):
         at_counter = Task.objects.filter(case__accepted_by=staff, state=TaskState.RECEIVED).count()
     return HomeCounts(
         my_open=Task.objects.filter(assignee=staff, state__in=OPEN_STATES).count(),
@@ -79,7 +80,7 @@ def assignee_choices(*, staff: Staff, task: Task) -> list[Staff] | None:
     None for everyone else, who can only take a task themselves. A task at the
     coordination post (or with no team) may go to any on-duty member of any team.
     """
-    if not staff.has_role(*ASSIGN_OTHERS, Role.ADMIN):
+    if not access.can_assign_others(staff):
         return None
     members = Staff.objects.filter(on_duty=True).order_by("name")
     if task.team_id is not None and task.team.kind != Team.Kind.COORDINATION_POST:
@@ -90,7 +91,7 @@ def assignee_choices(*, staff: Staff, task: Task) -> list[Staff] | None:
 def attach_actions(*, staff: Staff, tasks: list[Task]) -> list[Task]:
     """Give each task `allowed` (step names) and `quick` (one-click forms), with no queries."""
     now = timezone.now()
-    my_teams = staff_team_ids(staff)
+    my_teams = access.staff_team_ids(staff)
     for task in tasks:
         task.overdue = task.is_open and task.due_at < now
         task.allowed = selectors.allowed_transitions(staff=staff, task=task)

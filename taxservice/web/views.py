@@ -17,7 +17,7 @@ from taxservice.web.access import staff_page
 from taxservice.web.decisions import decision_records
 from taxservice.web.forms import TransitionForm
 from taxservice.web.history import history_rows
-from taxservice.web.labels import FIELD_LABELS, transition_label
+from taxservice.web.labels import FIELD_LABELS
 from taxservice.web.queries import (
     assignee_choices,
     attach_actions,
@@ -27,31 +27,8 @@ from taxservice.web.queries import (
     team_choices,
 )
 from taxservice.web.redirects import safe_next
-from taxservice.workflow.cases import selectors, services
-from taxservice.workflow.cases.models import OPEN_STATES, TRANSITION_METHODS, Case, Task
-
-# The order of the forms on the task page: what moves the task forward first; steps
-# that undo, redirect or stop work last, folded away until opened.
-STEP_ORDER = (
-    "handle_on_spot",
-    "transfer",
-    "assign",
-    "accept",
-    "complete",
-    "submit_for_approval",
-    "approve",
-    "reject",
-    "give_feedback",
-    "receive_materials",
-    "request_materials",
-    "reassign",
-    "reroute",
-    "return",
-    "escalate",
-    "cancel",
-)
-FOLDED_STEPS = frozenset({"request_materials", "reassign", "reroute", "return", "escalate", "cancel"})
-DANGER_STEPS = frozenset({"reject", "return", "cancel"})
+from taxservice.workflow.cases import selectors, services, transitions
+from taxservice.workflow.cases.models import OPEN_STATES, Case, Task
 
 
 class LoginView(auth_views.LoginView):
@@ -125,7 +102,7 @@ def task_step(request: HttpRequest, staff: Staff, task_id: int) -> HttpResponse:
     task = _visible_task(staff, task_id)
     step = request.POST.get("transition", "")
     next_url = safe_next(request)
-    if step not in TRANSITION_METHODS:
+    if transitions.get(step) is None:
         messages.error(request, _("Unknown step."))
         return redirect(next_url or task_url(task))
     form = _step_form(staff, task, step, data=request.POST)
@@ -138,7 +115,7 @@ def task_step(request: HttpRequest, staff: Staff, task_id: int) -> HttpResponse:
             messages.success(
                 request,
                 _("%(step)s: done. Task %(task)s is now “%(state)s”.")
-                % {"step": transition_label(step), "task": done.pk, "state": done.get_state_display()},
+                % {"step": transitions.label(step), "task": done.pk, "state": done.get_state_display()},
             )
             if next_url:
                 return HttpResponseRedirect(next_url)
@@ -162,15 +139,18 @@ def _render_task(
     forms = []
     # A form posted against an older state is not shown again: its hidden state is stale.
     reusable = failed is not None and failed.data.get("expected_state") in ("", None, task.state)
-    steps = sorted(selectors.allowed_transitions(staff=staff, task=task), key=_step_position)
+    # In the specs' order: what moves the task forward first; steps that undo, redirect or
+    # stop work last, folded away until opened.
+    steps = sorted(selectors.allowed_transitions(staff=staff, task=task), key=transitions.position)
     for step in steps:
         if reusable and failed.step == step:
             forms.append(failed)
         else:
             forms.append(_step_form(staff, task, step))
     for form in forms:
-        form.folded = form.step in FOLDED_STEPS and not form.errors
-        form.tone = "danger" if form.step in DANGER_STEPS else "plain" if form.step in FOLDED_STEPS else "primary"
+        spec = transitions.TRANSITIONS[form.step]
+        form.folded = spec.folded and not form.errors
+        form.tone = "danger" if spec.danger else "plain" if spec.folded else "primary"
     if failed is not None and not any(form is failed for form in forms):
         # The step is no longer on offer (e.g. someone else moved the task): still say why.
         messages.error(request, error_text(failed))
@@ -188,13 +168,10 @@ def _render_task(
 
 def _step_form(staff: Staff, task: Task, step: str, data=None) -> TransitionForm:  # noqa: ANN001
     """The form for one step, with the people or teams it may name."""
-    assignees = assignee_choices(staff=staff, task=task) if step in {"assign", "reassign"} else None
-    teams = team_choices() if step == "reroute" else None
+    inputs = transitions.TRANSITIONS[step].inputs if step in transitions.TRANSITIONS else {}
+    assignees = assignee_choices(staff=staff, task=task) if "assignee" in inputs else None
+    teams = team_choices() if "team" in inputs else None
     return TransitionForm(data, step=step, task=task, assignees=assignees, teams=teams)
-
-
-def _step_position(step: str) -> int:
-    return STEP_ORDER.index(step) if step in STEP_ORDER else len(STEP_ORDER)
 
 
 def _visible_task(staff: Staff, task_id: int) -> Task:

@@ -57,6 +57,37 @@ class Case(models.Model):
         return f"#{self.pk} {self.taxpayer.name}"
 
 
+class CaseTransition(models.Model):
+    """One append-only row per change of a case's own state: opened, closed with its last task."""
+
+    case = models.ForeignKey(Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="transitions")
+    transition = models.CharField(_("transition"), max_length=32)
+    from_state = models.CharField(_("from state"), max_length=8, choices=Case.State.choices, blank=True)
+    to_state = models.CharField(_("to state"), max_length=8, choices=Case.State.choices)
+    actor = models.ForeignKey(
+        Staff, verbose_name=_("actor"), null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text=_("Empty means the system (automation)."),
+    )
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    details = models.JSONField(_("details"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("case transition")
+        verbose_name_plural = _("case transitions")
+
+    def __str__(self) -> str:
+        return f"case {self.case_id}: {self.from_state} → {self.to_state}"
+
+    def save(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        if self.pk is not None and not self._state.adding:
+            raise ValidationError("The transition log is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+        raise ValidationError("The transition log is append-only.")
+
+
 class TaskState(models.TextChoices):
     RECEIVED = "received", _("Received")
     QUEUED = "queued", _("Queued")
@@ -238,54 +269,12 @@ class Task(ConcurrentTransitionMixin, models.Model):
         self.assignee = assignee
 
 
-# Transition names are the API's contract; `return` is a Python keyword, hence the map.
-TRANSITION_METHODS: dict[str, str] = {
-    "handle_on_spot": "handle_on_spot",
-    "transfer": "transfer",
-    "assign": "assign",
-    "accept": "accept",
-    "return": "return_to_queue",
-    "request_materials": "request_materials",
-    "receive_materials": "receive_materials",
-    "escalate": "escalate",
-    "submit_for_approval": "submit_for_approval",
-    "approve": "approve",
-    "reject": "reject",
-    "complete": "complete",
-    "give_feedback": "give_feedback",
-    "cancel": "cancel",
-    "reroute": "reroute",
-    "reassign": "reassign",
-}
-
-
-# (value, label) pairs of the transition names, for choice fields and the OpenAPI enum.
-TRANSITION_CHOICES = [(name, name) for name in TRANSITION_METHODS]
-
-
-# References the dispatcher writes a thousand at a time are checked by statement-level
-# triggers (migrations cases 0008 and routing 0005), not per-row foreign keys: one
-# anti-join per statement instead of a lookup and a row lock per row, which was about
-# 50 us of PostgreSQL CPU per dispatched task (docs/decisions.md §11). Inserts and updates
-# must point at an existing row; deleting a row still pointed at fails. PostgreSQL only
-# (SQLite, the embedded default, has no check); on_delete stays with the ORM everywhere.
-# (referencing table, column, referenced table):
-REFERENCE_CHECKS = (
-    ("cases_tasktransition", "task_id", "cases_task"),
-    ("cases_taskassignment", "task_id", "cases_task"),
-    ("cases_taskassignment", "staff_id", "org_staff"),
-    ("routing_dispatchdecision", "task_id", "cases_task"),
-)
-
-
 class TaskTransition(models.Model):
     """One append-only row per state change. Durations and indicators derive from it."""
 
     # Indexed by transition_task_at_idx (task, at), which serves every lookup by task.
-    # Checked by a statement-level reference check, not a per-row foreign key (see REFERENCE_CHECKS).
     task = models.ForeignKey(
-        Task, verbose_name=_("task"), on_delete=models.PROTECT, related_name="transitions", db_index=False,
-        db_constraint=False,
+        Task, verbose_name=_("task"), on_delete=models.PROTECT, related_name="transitions", db_index=False
     )
     transition = models.CharField(_("transition"), max_length=32)
     from_state = models.CharField(_("from state"), max_length=24, choices=TaskState.choices, blank=True)
@@ -335,9 +324,10 @@ class TaskAssignment(models.Model):
     """Who holds a task. The partial unique constraint allows one active row per task, so
     two dispatchers racing past every other check still cannot both assign it."""
 
-    # Both checked by statement-level reference checks, not per-row foreign keys (REFERENCE_CHECKS).
-    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="assignments", db_constraint=False)
-    staff = models.ForeignKey(Staff, on_delete=models.PROTECT, related_name="assignments", db_constraint=False)
+    # Both indexed: the last-handler lookup walks a task's assignments, and "what did this
+    # person hold" and the PROTECT check on a staff delete read by staff.
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="assignments")
+    staff = models.ForeignKey(Staff, on_delete=models.PROTECT, related_name="assignments")
     active = models.BooleanField(default=True)
     assigned_at = models.DateTimeField(default=timezone.now)
     ended_at = models.DateTimeField(null=True, blank=True)
@@ -383,18 +373,14 @@ class Notification(models.Model):
     """A message to a staff member about a transition: written by a Celery task after the
     transition commits, or by the robot's batch in its own transaction (docs/decisions.md §4)."""
 
-    # A derived inbox row, written a thousand at a time by each robot batch. Its
-    # references are kept by the ORM (CASCADE), not by database constraints: three
-    # per-row foreign-key triggers were a measurable share of the robot's commit
-    # (bench/README.md). The unique (recipient, transition) constraint indexes recipients;
-    # nothing reads notifications by transition (transitions are never deleted), so that
-    # reference has no index of its own.
-    recipient = models.ForeignKey(
-        Staff, on_delete=models.CASCADE, related_name="notifications", db_index=False, db_constraint=False
-    )
-    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="notifications", db_constraint=False)
+    # The unique (recipient, transition) constraint indexes recipients. Nothing reads
+    # notifications by transition, and transitions are never deleted (append-only; the
+    # demo reset deletes a task's notifications before its log), so that reference has
+    # no index of its own. The task reference is indexed: deleting a task cascades by it.
+    recipient = models.ForeignKey(Staff, on_delete=models.CASCADE, related_name="notifications", db_index=False)
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="notifications")
     transition = models.ForeignKey(
-        TaskTransition, on_delete=models.CASCADE, related_name="notifications", db_constraint=False, db_index=False
+        TaskTransition, on_delete=models.CASCADE, related_name="notifications", db_index=False
     )
     message = models.CharField(_("message"), max_length=200)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)

@@ -6,17 +6,13 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
 
-from taxservice.bulk import insert_rows
 from taxservice.workflow.cases.models import Notification, TaskTransition
+from taxservice.workflow.cases.transitions import TRANSITIONS
+from taxservice.workflow.sql import insert_rows
 
-# Transitions that tell the assignee something, and what.
-_MESSAGES = {
-    "assign": gettext_noop("Task T%(task)s (%(item)s) was assigned to you."),
-    "reject": gettext_noop("Task T%(task)s (%(item)s) was sent back by the approver: %(reason)s"),
-    "approve": gettext_noop("Task T%(task)s (%(item)s) was approved."),
-}
+# What each transition tells the task's assignee, if anything: the specs' `notify`.
+_MESSAGES = {name: spec.notify for name, spec in TRANSITIONS.items() if spec.notify}
 
 
 def notify_for_transition(*, transition_id: int) -> int:

@@ -7,6 +7,7 @@ writes the audit row, and schedules follow-up work with `transaction.on_commit`.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from dataclasses import dataclass
 
@@ -15,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition, can_proceed
 
-from taxservice import scheduling
+from taxservice import access, scheduling
 from taxservice.catalogue.models import Item
 from taxservice.errors import (
     ActionForbidden,
@@ -24,22 +25,22 @@ from taxservice.errors import (
     NotFound,
     TransitionNotAllowed,
 )
-from taxservice.org.models import Branch, Role, Staff, Team, Tier
+from taxservice.org.models import Branch, Staff, Team, Tier
 from taxservice.taxpayers.models import Taxpayer
-from taxservice.workflow.cases import policy
+from taxservice.workflow import sql
+from taxservice.workflow.cases import policy, transitions
 from taxservice.workflow.cases.assignments import LOAD_STATES, holder, staff_adjust_open_tasks
 from taxservice.workflow.cases.calendar import due_at as compute_due_at
 from taxservice.workflow.cases.models import (
     TERMINAL_STATES,
-    TRANSITION_METHODS,
     Case,
+    CaseTransition,
     Channel,
     Task,
     TaskAssignment,
     TaskState,
     TaskTransition,
 )
-from taxservice.workflow.routing import engine
 from taxservice.workflow.routing.models import HubAlert
 
 
@@ -63,8 +64,7 @@ def case_open(
     `taxpayer`, `hall` and each item are codes. The case is created whole or not at all;
     InvalidInput names every bad field.
     """
-    if not actor.has_role(*policy.CASE_CREATORS, Role.ADMIN):
-        raise ActionForbidden(_("Your roles do not allow opening cases."))
+    access.require(access.can_open_case, actor)
     errors: dict[str, list[str]] = {}
     taxpayer_obj = Taxpayer.objects.filter(credit_code=taxpayer).select_related("competent_branch").first()
     if taxpayer_obj is None:
@@ -97,6 +97,10 @@ def case_open(
             notes=notes,
             created_at=now,
         )
+        CaseTransition.objects.create(
+            case=case, transition="open", from_state="", to_state=Case.State.OPEN, actor=actor, at=now,
+            details={"channel": channel, "hall": hall_obj.code, "items": codes},
+        )
         for requested in items:
             item = catalogue[requested.item]
             task = Task.objects.create(
@@ -110,7 +114,7 @@ def case_open(
             )
             TaskTransition.objects.create(
                 task=task,
-                transition="receive",
+                transition=transitions.RECEIVE,
                 from_state="",
                 to_state=TaskState.RECEIVED,
                 actor=actor,
@@ -144,23 +148,29 @@ def task_transition(
 ) -> Task:
     """Make transition `name` on a task, as `actor` (None means the system).
 
-    `assignee_id` is for assign/reassign (the actor by default), `team_code` for reroute,
-    `result` for handle_on_spot/complete/give_feedback, `details` adds to the audit row.
+    The inputs are those of the transition's spec (`transitions.TRANSITIONS[name].inputs`):
+    `assignee_id` (the actor by default), `team_code`, `reason`, `result`, `channel`;
+    `details` adds to the audit row. Required inputs are checked before anything is read.
 
     Raises InvalidInput (bad arguments), ActionForbidden (not allowed for this actor),
     TransitionNotAllowed (not from the current state) or ConcurrentChange (someone else
     changed the task first). On any error nothing is written.
     """
-    if name not in TRANSITION_METHODS:
+    spec = transitions.get(name)
+    if spec is None:
         raise InvalidInput(_("Unknown transition %(name)s.") % {"name": name}, code="unknown_transition")
-    reason = (reason or "").strip()
-    result = (result or "").strip()
-    if name in policy.REASON_REQUIRED and not reason:
-        raise InvalidInput(_("A reason is required for this step."), code="reason_required", fields={"reason": [_("Required.")]})
+    given = {
+        "reason": (reason or "").strip(),
+        "result": (result or "").strip(),
+        "assignee": assignee_id,
+        "channel": (channel or "").strip(),
+        "team": (team_code or "").strip(),
+    }
+    transitions.check_required(spec, given)
 
     with transaction.atomic():
         task = (
-            Task.objects.select_for_update(of=("self",), no_key=True)
+            sql.tasks_for_update()
             .select_related("item", "taxpayer", "team", "case", "assignee")
             .filter(pk=task_id)
             .first()
@@ -177,35 +187,39 @@ def task_transition(
             if denial is not None:
                 raise ActionForbidden(denial.reason)
         assignee = (
-            _resolve_assignee(task=task, actor=actor, assignee_id=assignee_id)
-            if name in {"assign", "reassign"}
-            else None
+            _resolve_assignee(task=task, actor=actor, assignee_id=assignee_id) if "assignee" in spec.inputs else None
         )
 
-        method = getattr(task, TRANSITION_METHODS[name])
+        method = transitions.method_of(task, name)
         if not can_proceed(method, check_conditions=False):
             raise TransitionNotAllowed(
                 _("“%(name)s” is not allowed while the task is “%(state)s”.")
                 % {"name": name, "state": task.get_state_display()}
             )
         if not can_proceed(method):
-            raise TransitionNotAllowed(_condition_message(name, task), code=_CONDITION_CODES.get(name))
+            condition = spec.condition
+            if condition is None:
+                raise TransitionNotAllowed(_("“%(name)s” is not allowed for this task.") % {"name": name})
+            raise TransitionNotAllowed(str(condition.message), code=condition.code)
 
-        kwargs, log_details = _transition_arguments(
-            task=task, name=name, result=result, assignee=assignee, channel=channel, team_code=team_code
+        step = spec.step(
+            task,
+            transitions.Values(
+                reason=given["reason"], result=given["result"], assignee=assignee, channel=given["channel"],
+                team=given["team"],
+            ),
         )
-        flag = log_details.pop("_flag", "")
-        log_details.update(details or {})
+        log_details = {**step.details, **(details or {})}
         from_state = task.state
         from_holder = holder(task)
-        method(**kwargs)
+        method(**step.kwargs)
         try:
             task.save()
         except ConcurrentTransition:
             raise ConcurrentChange(_("Someone else changed this task first. Reload and try again.")) from None
         to_holder = holder(task)
         if from_holder != to_holder:
-            deltas = Counter()
+            deltas: Counter[int] = Counter()
             if from_holder is not None:
                 deltas[from_holder] -= 1
             if to_holder is not None:
@@ -219,25 +233,26 @@ def task_transition(
             to_state=task.state,
             actor=actor,
             at=now,
-            reason=reason,
+            reason=given["reason"],
             details=log_details,
         )
-        _record_assignment(task=task, name=name, now=now)
-        if name in {"assign", "reassign"} or task.state in TERMINAL_STATES:
+        names_holder = "assignee" in spec.inputs
+        _record_assignment(task=task, names_holder=names_holder, now=now)
+        if names_holder or task.state in TERMINAL_STATES:
             HubAlert.resolve_for(task_ids=[task.pk], now=now)
-        if flag:
-            _raise_hub_alert(task=task, kind=flag, now=now)
+        if step.alert:
+            _raise_hub_alert(task=task, kind=step.alert, now=now)
         if task.state in TERMINAL_STATES and task.case_id is not None:
-            _close_case_if_finished(case_id=task.case_id, now=now)
+            _close_case_if_finished(case_id=task.case_id, actor=actor, last_task_id=task.pk, now=now)
         _schedule_follow_ups(task=task, from_state=from_state, transition_id=log.pk)
     return task
 
 
-def _record_assignment(*, task: Task, name: str, now) -> None:  # noqa: ANN001
+def _record_assignment(*, task: Task, names_holder: bool, now: dt.datetime) -> None:
     """Keep TaskAssignment in step: one active row while someone holds an open task."""
-    if name in {"assign", "reassign"} or task.assignee_id is None or task.state in TERMINAL_STATES:
+    if names_holder or task.assignee_id is None or task.state in TERMINAL_STATES:
         TaskAssignment.objects.filter(task=task, active=True).update(active=False, ended_at=now)
-    if name in {"assign", "reassign"}:
+    if names_holder:
         TaskAssignment.objects.create(task=task, staff_id=task.assignee_id, assigned_at=now)
 
 
@@ -279,80 +294,17 @@ def _resolve_assignee(*, task: Task, actor: Staff | None, assignee_id: int | Non
     return assignee
 
 
-def _transition_arguments(
-    *, task: Task, name: str, result: str, assignee: Staff | None, channel: str, team_code: str
-) -> tuple[dict, dict]:
-    """The keyword arguments for the FSM method, and the details for the audit row."""
-    if name == "handle_on_spot":
-        if not result:
-            raise InvalidInput(_("Record the result given to the taxpayer."), code="result_required", fields={"result": [_("Required.")]})
-        return {"result": result}, {"result": result}
-    if name == "transfer":
-        found = engine.classify(item=task.item, source=task.source, taxpayer=task.taxpayer)
-        auto = found.auto_dispatch
-        return {"tier": found.tier, "team": found.team, "auto_dispatch": auto}, {
-            "tier": found.tier,
-            "team": found.team.code if found.team else None,
-            "rule": found.rule.pk if found.rule else None,
-            "rule_version": found.rule.version if found.rule else None,
-            "auto_dispatch": auto,
-            "_flag": found.flag,
-        }
-    if name in {"assign", "reassign"}:
-        return {"assignee": assignee}, {
-            "assignee": assignee.pk,
-            "assignee_name": assignee.name,
-            "from_assignee": task.assignee_id,
-        }
-    if name == "reroute":
-        team = Team.objects.filter(code=team_code).first() if team_code else None
-        if team is None:
-            raise InvalidInput(_("Name the team to send the task to."), code="unknown_team", fields={"team": [_("Unknown team.")]})
-        return {"tier": team.tier, "team": team}, {"team": team.code, "from_team": task.team.code if task.team else None}
-    if name == "receive_materials":
-        requested = task.transitions.filter(transition="request_materials").order_by("-at", "-id").first()
-        paused_for = timezone.now() - requested.at if requested else timezone.timedelta(0)
-        return {"paused_for": paused_for}, {"paused_seconds": int(paused_for.total_seconds())}
-    if name == "escalate":
-        team = engine.escalation_team(item=task.item, taxpayer=task.taxpayer)
-        return {"team": team}, {"team": team.code if team else None, "from_assignee": task.assignee_id}
-    if name == "return":
-        return {}, {"from_assignee": task.assignee_id}
-    if name in {"complete", "submit_for_approval"}:
-        return {"result": result}, ({"result": result} if result else {})
-    if name == "give_feedback":
-        if not result:
-            raise InvalidInput(_("Record the result returned to the taxpayer."), code="result_required", fields={"result": [_("Required.")]})
-        channel = channel or (task.case.channel if task.case_id else "")
-        if channel not in Channel.values:
-            raise InvalidInput(_("Unknown channel %(channel)s.") % {"channel": channel}, fields={"channel": [_("Unknown.")]})
-        return {"result": result, "channel": channel}, {"result": result, "channel": channel}
-    return {}, {}
-
-
-_CONDITION_CODES = {
-    "handle_on_spot": "not_immediate",
-    "complete": "needs_approval",
-    "submit_for_approval": "needs_no_approval",
-}
-
-
-def _condition_message(name: str, task: Task) -> str:
-    if name == "handle_on_spot":
-        return _("Only 一问即办 items can be handled on the spot; transfer this one.")
-    if name == "complete":
-        return _("This item needs approval: submit it for approval instead.")
-    if name == "submit_for_approval":
-        return _("This item needs no approval: complete it instead.")
-    return _("“%(name)s” is not allowed for this task.") % {"name": name}
-
-
-def _close_case_if_finished(*, case_id: int, now) -> None:  # noqa: ANN001
+def _close_case_if_finished(*, case_id: int, actor: Staff | None, last_task_id: int, now: dt.datetime) -> None:
+    """Close the case with its last open task, and write the case's own audit row."""
     case = Case.objects.select_for_update(no_key=True).get(pk=case_id)
     if case.state == Case.State.OPEN and not case.tasks.exclude(state__in=TERMINAL_STATES).exists():
         case.state = Case.State.CLOSED
         case.closed_at = now
         case.save(update_fields=["state", "closed_at"])
+        CaseTransition.objects.create(
+            case=case, transition="close", from_state=Case.State.OPEN, to_state=Case.State.CLOSED, actor=actor,
+            at=now, details={"last_task": last_task_id},
+        )
 
 
 
@@ -401,15 +353,9 @@ def task_transition_many(
         with transaction.atomic():
             # The locking protocol, once for the whole action: the task rows, then every
             # staff row whose open-task count the action may change, each in ascending order.
-            holders = set(
-                Task.objects.select_for_update(no_key=True).filter(pk__in=ids).order_by("pk")
-                .values_list("assignee_id", flat=True)
-            )
+            holders = set(sql.tasks_for_update().filter(pk__in=ids).values_list("assignee_id", flat=True))
             holders.add(assignee_id if assignee_id is not None else actor.pk)
-            list(
-                Staff.objects.select_for_update(no_key=True).filter(pk__in=holders - {None}).order_by("pk")
-                .values_list("pk", flat=True)
-            )
+            sql.lock_staff(holders - {None})
             for task_id in ids:
                 try:
                     with transaction.atomic():

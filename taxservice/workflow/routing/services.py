@@ -25,17 +25,17 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from taxservice import scheduling
-from taxservice.bulk import RawJSON, insert_rows
+from taxservice import access, scheduling
 from taxservice.catalogue.models import Item
 from taxservice.errors import ActionForbidden, InvalidInput, NotFound, TransitionNotAllowed
-from taxservice.org.models import Branch, Role, Staff, Team, Tier
+from taxservice.org.models import Branch, Staff, Team, Tier
 from taxservice.taxpayers.models import Taxpayer
-from taxservice.workflow.cases import assignments, policy
+from taxservice.workflow import sql
+from taxservice.workflow.cases import assignments
 from taxservice.workflow.cases import services as case_services
 from taxservice.workflow.cases.calendar import due_at as compute_due_at
 from taxservice.workflow.cases.models import OPEN_STATES, Task, TaskIntake, TaskState, TaskTransition
@@ -54,7 +54,6 @@ from taxservice.workflow.routing.models import (
 )
 
 INTAKE_SOURCES = [s for s in Task.Source.values if s != Task.Source.FRONT_DESK]
-HUB_ROLES = (Role.COORDINATOR, Role.ADMIN)
 # Open for duplicate merging: anything not yet closed or cancelled.
 MERGEABLE_STATES = [*OPEN_STATES, TaskState.DONE]
 
@@ -71,8 +70,7 @@ def task_intake(
     linked, nothing new is created). A new task is screened at once: classified by the
     routing rules and queued for its team, or flagged for the coordination post.
     """
-    if actor is not None and not actor.has_role(Role.INTEGRATOR, Role.COORDINATOR, Role.ADMIN):
-        raise ActionForbidden(_("Your roles do not allow pushing tasks into the hub."))
+    access.require(access.can_push_tasks, actor)
     errors = _intake_errors(source=source, taxpayer=taxpayer, item=item)
     if errors:
         raise InvalidInput(_("The task was not taken in."), fields=errors)
@@ -140,11 +138,10 @@ def task_dispatch(
     stays queued and the coordination post gets an alert; a moved-forward task whose
     territorial staff are all unavailable is sent to the coordination post instead.
     """
-    if actor is not None and not actor.has_role(*HUB_ROLES, Role.BRANCH_CHIEF):
-        raise ActionForbidden(_("Only coordinators and branch chiefs dispatch tasks."))
+    access.require(access.can_dispatch, actor)
     with transaction.atomic():
         task = (
-            Task.objects.select_for_update(of=("self",), skip_locked=skip_locked, no_key=True)
+            sql.tasks_for_update(skip_locked=skip_locked)
             .select_related("item", "taxpayer__competent_branch__parent", "team", "case")
             .filter(pk=task_id)
             .first()
@@ -153,7 +150,7 @@ def task_dispatch(
             if skip_locked:
                 return None
             raise NotFound(_("No task %(id)s.") % {"id": task_id})
-        if actor is not None and not policy.can_see(actor, task):
+        if actor is not None and not access.can_see_task(actor, task):
             raise ActionForbidden(_("This task belongs to another team or branch."))
         if task.state != TaskState.QUEUED:
             if actor is None:
@@ -170,10 +167,7 @@ def task_dispatch(
 
 def lock_staff_of_teams(team_ids: list[int]) -> None:
     """Lock the staff rows of these teams in one ascending pass (see the module docstring)."""
-    staff_ids = set(Staff.teams.through.objects.filter(team_id__in=team_ids).values_list("staff_id", flat=True))
-    # FOR NO KEY UPDATE: excludes other dispatchers, but not the KEY SHARE locks that
-    # foreign-key checks elsewhere (the audit row's actor, a task's assignee) take on these rows.
-    list(Staff.objects.select_for_update(no_key=True).filter(pk__in=staff_ids).order_by("pk").values_list("pk", flat=True))
+    sql.lock_staff(Staff.teams.through.objects.filter(team_id__in=team_ids).values_list("staff_id", flat=True))
 
 
 @dataclass(slots=True)
@@ -219,7 +213,7 @@ def _dispatch_batch_locked(
     items = Item.objects.in_bulk({task.item_id for task in tasks})
     districts = _districts_of({task.competent_branch_id for task in tasks})
     rule_of = _rule_memo(rules)
-    candidates_json: dict[int, RawJSON] = {}  # team id -> its candidate ids as JSON, encoded once
+    candidates_json: dict[int, sql.RawJSON] = {}  # team id -> its candidate ids as JSON, encoded once
     rows: list[tuple] = []
     decided: list[Decided] = []
     actor_id = actor.pk if actor else None
@@ -250,14 +244,14 @@ def _dispatch_batch_locked(
             outcome = DispatchDecision.Outcome.NO_CANDIDATE
         candidates = candidates_json.get(task.team_id)
         if candidates is None:
-            candidates = candidates_json[task.team_id] = RawJSON(json.dumps(result.candidates))
+            candidates = candidates_json[task.team_id] = sql.RawJSON(json.dumps(result.candidates))
         rows.append((
             task.id, now, actor_id, rule.pk if rule else None, rule.version if rule else None, task.team_id,
             candidates, result.removed, candidates if result.eligible is result.candidates else result.eligible,
             result.loads, chooser, result.chooser_state, seed, result.chosen_id, outcome,
         ))
         decided.append(Decided(0, task, outcome, result.chosen_id, result.candidates, result.removed, rule))
-    for decision, pk in zip(decided, insert_rows(DispatchDecision, DECISION_FIELDS, rows), strict=True):
+    for decision, pk in zip(decided, sql.insert_rows(DispatchDecision, DECISION_FIELDS, rows), strict=True):
         decision.pk = pk
     assigned = [d for d in decided if d.outcome == DispatchDecision.Outcome.ASSIGNED]
     names = {m.pk: m.name for members in ctx.members.values() for m in members}
@@ -273,9 +267,6 @@ def _dispatch_batch_locked(
     )
     if verify_capacity and any(load > capacity for load, capacity in loads_after.values()):
         raise CapacityOvershoot
-    alerted = [d.task.id for d in assigned if d.task.has_open_alert]
-    if alerted:
-        HubAlert.resolve_for(task_ids=alerted, now=now)
     for decision in decided:
         if decision.outcome != DispatchDecision.Outcome.ASSIGNED:
             _not_assigned(decision=decision, actor=actor, now=now)
@@ -362,15 +353,13 @@ def robot_run(*, trigger: str, task_ids: list[int] | None = None, batch_size: in
             if cursor is not None:
                 qs = qs.filter(created_at__gte=cursor[0]).exclude(created_at=cursor[0], id__lte=cursor[1])
             size = batch_size if limit is None else min(batch_size, limit - done)
-            claimed = dispatch.task_refs(qs.select_for_update(of=("self",), skip_locked=True, no_key=True)[:size])
+            claimed = dispatch.task_refs(sql.claim_tasks(qs, size))
             if not claimed:
                 break
-            if connection.vendor == "postgresql":
-                # Check the new rows' foreign keys as they are written, not at COMMIT: the
-                # commit then happens while the chosen people's rows are locked, so
-                # everything deferred to it would hold other workers up.
-                with connection.cursor() as db:
-                    db.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            # Foreign keys checked as the rows are written, not at COMMIT: the commit then
+            # happens while the chosen people's rows are locked, so everything deferred to
+            # it would hold other workers up.
+            sql.check_constraints_now()
             try:
                 with transaction.atomic():
                     decided = _dispatch_batch_locked(tasks=claimed, actor=None, verify_capacity=True)
@@ -410,8 +399,7 @@ def _skip_reason(decision: Decided) -> str:
 
 
 def robot_set_paused(*, actor: Staff, paused: bool, reason: str = "") -> RobotSettings:
-    if not actor.has_role(*HUB_ROLES):
-        raise ActionForbidden(_("Only coordinators pause or resume the robot."))
+    access.require(access.can_pause_robot, actor)
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput(_("Say why the robot is paused or resumed."), code="reason_required",
@@ -441,10 +429,10 @@ def schedule_dispatch(task_id: int) -> None:
 
 def staff_set_duty(*, actor: Staff, staff_id: int, on_duty: bool) -> Staff:
     """Clock a staff member on or off. Coming on duty frees capacity: the robot sweeps."""
-    if actor.pk != staff_id and not actor.has_role(*HUB_ROLES, Role.BRANCH_CHIEF):
-        raise ActionForbidden(_("Only coordinators and branch chiefs change someone else's duty."))
+    if actor.pk != staff_id:
+        access.require(access.can_set_others_duty, actor)
     with transaction.atomic():
-        staff = Staff.objects.select_for_update(no_key=True).filter(pk=staff_id).first()
+        staff = sql.staff_for_update().filter(pk=staff_id).first()
         if staff is None:
             raise NotFound(_("No staff member %(id)s.") % {"id": staff_id})
         staff.on_duty = on_duty
@@ -465,8 +453,7 @@ EDITABLE_RULE_FIELDS = {
 
 def rule_save(*, actor: Staff, changes: dict, reason: str, rule_id: int | None = None) -> RoutingRule:
     """Create (rule_id None) or change a routing rule; every save is versioned and audited."""
-    if not actor.has_role(*HUB_ROLES):
-        raise ActionForbidden(_("Only coordinators and administrators edit routing rules."))
+    access.require(access.can_edit_rules, actor)
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput(_("Say why the rule changes."), code="reason_required", fields={"reason": [_("Required.")]})

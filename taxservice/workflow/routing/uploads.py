@@ -16,10 +16,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from taxservice import scheduling
+from taxservice import access, scheduling
 from taxservice.catalogue.models import Item
-from taxservice.errors import ActionForbidden, InvalidInput
-from taxservice.org.models import Role, Staff
+from taxservice.errors import InvalidInput
+from taxservice.org.models import Staff
 from taxservice.taxpayers.models import Taxpayer
 from taxservice.workflow.routing.models import UploadBatch
 
@@ -112,8 +112,7 @@ def _xlsx_table(content: bytes) -> list[list]:
 
 def upload_start(*, actor: Staff, filename: str, content: bytes) -> UploadBatch:
     """Parse the file and store a batch for `upload_process`. Nothing is imported yet."""
-    if not actor.has_role(Role.COORDINATOR, Role.ADMIN):
-        raise ActionForbidden(_("Only coordinators upload tasks."))
+    access.require(access.can_upload_tasks, actor)
     rows = parse_rows(filename=filename, content=content)
     batch = UploadBatch.objects.create(uploaded_by=actor, filename=filename[:200], rows=rows, total_rows=len(rows))
     scheduling.start_job(scheduling.PROCESS_UPLOAD, batch.pk)

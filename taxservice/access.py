@@ -1,0 +1,187 @@
+"""Who may do what: every role rule of the product, written once.
+
+- **Named predicates** (`can_open_case(staff)`, `can_use_hub(staff)`, …) are the only place
+  a tuple of roles is spelled out. Services refuse with `require(can_x, staff)`
+  (ActionForbidden with the rule's sentence); pages use `staff_page(can_x)`; the
+  navigation, the templates (`access` in every page's context) and the API ask the same
+  predicates.
+- **Task visibility** is one definition, `_visibility_terms`, that yields both the
+  predicate `can_see_task(staff, task)` and the queryset filter `visible_tasks_q(staff)`;
+  `tests/test_access.py` checks over the demo city that both agree for every staff member
+  and every task. Case visibility derives from it.
+- Which transitions each role may make lives in the transition specs
+  (`taxservice/workflow/cases/transitions.py`), built from the role sets named here.
+
+Pure: beyond the staff member's cached roles, teams and branch scope, nothing is queried.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Q
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from taxservice.errors import ActionForbidden
+from taxservice.org.models import Role, Staff
+
+R = Role
+
+# The roles that hold and work tasks, and the supervisors who may step in for them.
+HANDLERS = frozenset({R.TEAM_MEMBER, R.EXPERT})
+SUPERVISORS = frozenset({R.COORDINATOR, R.BRANCH_CHIEF})
+WORKERS = HANDLERS | SUPERVISORS
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A named predicate: the staff member holds one of `roles`. `refusal` says why not."""
+
+    name: str
+    roles: frozenset[str]
+    refusal: Promise
+
+    def __call__(self, staff: Staff | None) -> bool:
+        return staff is not None and staff.has_role(*self.roles)
+
+
+def _rule(name: str, roles: set[str], refusal: Promise) -> Rule:
+    return Rule(name=name, roles=frozenset(roles), refusal=refusal)
+
+
+# --- the screens ------------------------------------------------------------------------
+can_use_front_desk = _rule("can_use_front_desk", {R.CLERK, R.ADMIN}, _("Only front-desk clerks work at the counter."))
+can_use_queue = _rule(
+    "can_use_queue", {R.COORDINATOR, *HANDLERS, R.ADMIN}, _("Only coordinators and team members work the queues.")
+)
+can_use_hub = _rule("can_use_hub", {R.COORDINATOR, R.ADMIN}, _("Only coordinators use the coordination hub."))
+can_use_approvals = _rule(
+    "can_use_approvals", {R.BRANCH_CHIEF, R.COORDINATOR, R.ADMIN}, _("Only branch chiefs and coordinators approve.")
+)
+
+# --- the writes outside the task life cycle ------------------------------------------------
+can_open_case = _rule(
+    "can_open_case", {R.CLERK, R.INTEGRATOR, R.COORDINATOR, R.ADMIN}, _("Your roles do not allow opening cases.")
+)
+can_register_taxpayer = _rule(
+    "can_register_taxpayer",
+    {R.CLERK, R.COORDINATOR, R.INTEGRATOR, R.ADMIN},
+    _("Your roles do not allow registering taxpayers."),
+)
+can_push_tasks = _rule(
+    "can_push_tasks", {R.INTEGRATOR, R.COORDINATOR, R.ADMIN}, _("Your roles do not allow pushing tasks into the hub.")
+)
+can_dispatch = _rule(
+    "can_dispatch", {R.COORDINATOR, R.BRANCH_CHIEF, R.ADMIN}, _("Only coordinators and branch chiefs dispatch tasks.")
+)
+can_pause_robot = _rule(
+    "can_pause_robot", {R.COORDINATOR, R.ADMIN}, _("Only coordinators pause or resume the robot.")
+)
+can_edit_rules = _rule("can_edit_rules", {R.COORDINATOR, R.ADMIN}, _("Only coordinators and administrators edit routing rules."))
+can_upload_tasks = _rule("can_upload_tasks", {R.COORDINATOR, R.ADMIN}, _("Only coordinators upload tasks."))
+can_set_others_duty = _rule(
+    "can_set_others_duty",
+    {R.COORDINATOR, R.BRANCH_CHIEF, R.ADMIN},
+    _("Only coordinators and branch chiefs change someone else's duty."),
+)
+# Naming someone other than oneself as a task's holder.
+can_assign_others = _rule(
+    "can_assign_others",
+    {*SUPERVISORS, R.ADMIN},
+    _("Only coordinators and branch chiefs may assign a task to someone else."),
+)
+# Stepping in for a task's holder (accepting, completing, returning on their behalf).
+is_supervisor = _rule("is_supervisor", set(SUPERVISORS), _("Only the assignee may do this."))
+is_admin = _rule("is_admin", {R.ADMIN}, _("Only administrators may do this."))
+
+RULES: tuple[Rule, ...] = tuple(value for value in list(globals().values()) if isinstance(value, Rule))
+
+
+def require(rule: Rule, staff: Staff | None) -> None:
+    """Raise ActionForbidden with the rule's sentence unless `staff` passes it (None is the system: allowed)."""
+    if staff is not None and not rule(staff):
+        raise ActionForbidden(str(rule.refusal))
+
+
+def rules_for(staff: Staff) -> dict[str, bool]:
+    """Every named predicate's answer for `staff`, for templates: `{% if access.can_use_hub %}`."""
+    return {rule.name: rule(staff) for rule in RULES}
+
+
+# --- visibility -------------------------------------------------------------------------------
+
+
+def staff_team_ids(staff: Staff) -> frozenset[int]:
+    cached = getattr(staff, "_team_ids_cache", None)
+    if cached is None:
+        cached = frozenset(team.pk for team in staff.teams.all())
+        staff._team_ids_cache = cached  # type: ignore[attr-defined]  # a per-instance cache
+    return cached
+
+
+def staff_branch_scope(staff: Staff) -> frozenset[int]:
+    """The staff member's home branch and, for a branch with halls (or a hall), those halls."""
+    cached = getattr(staff, "_branch_scope_cache", None)
+    if cached is None:
+        home = staff.home_branch
+        # A hall's staff work for the hall's tax-service branch as a whole (all its halls).
+        root = home.parent if home.kind == home.Kind.HALL and home.parent_id is not None else home
+        ids = {home.pk, root.pk}
+        ids.update(root.children.values_list("pk", flat=True))
+        cached = frozenset(ids)
+        staff._branch_scope_cache = cached  # type: ignore[attr-defined]  # a per-instance cache
+    return cached
+
+
+def _visibility_terms(staff: Staff) -> list[tuple[str, frozenset[int]]]:
+    """A task is visible when any of these task paths holds one of the ids (the one definition).
+
+    Its team is one of the staff member's teams, or belongs to their branch scope; or it came
+    from a case accepted at a hall of their scope, or accepted by them.
+    """
+    scope = staff_branch_scope(staff)
+    return [
+        ("team_id", staff_team_ids(staff)),
+        ("team__branch_id", scope),
+        ("case__hall_id", scope),
+        ("case__accepted_by_id", frozenset({staff.pk})),
+    ]
+
+
+def _follow(obj: Any, path: str) -> Any:
+    for part in path.split("__"):
+        if obj is None:
+            return None
+        obj = getattr(obj, part)
+    return obj
+
+
+def can_see_task(staff: Staff, task: Any) -> bool:
+    """The predicate form of `visible_tasks_q` (a loaded Task; its team and case are followed)."""
+    if staff.sees_everything:
+        return True
+    return any(_follow(task, path) in ids for path, ids in _visibility_terms(staff))
+
+
+def visible_tasks_q(staff: Staff) -> Q | None:
+    """The queryset form of `can_see_task`; None means every task."""
+    if staff.sees_everything:
+        return None
+    q = Q()
+    for path, ids in _visibility_terms(staff):
+        q |= Q(**{f"{path}__in": ids})
+    return q
+
+
+def visible_cases_q(staff: Staff, *, visible_task_case_ids: Any) -> Q | None:
+    """Cases with a visible task (`visible_task_case_ids`: a subquery of their case ids), or
+    whose own hall or acceptor makes their tasks visible (the `case__` terms, read on the case)."""
+    if staff.sees_everything:
+        return None
+    q = Q(pk__in=visible_task_case_ids)
+    for path, ids in _visibility_terms(staff):
+        if path.startswith("case__"):
+            q |= Q(**{f"{path.removeprefix('case__')}__in": ids})
+    return q

@@ -1,0 +1,432 @@
+"""Every task transition, declared once.
+
+A `Transition` names its django-fsm-2 method on `Task`, the inputs it takes (and which
+are required), the roles that may make it and the extra rules on the actor, the
+condition that can refuse it with a code and a sentence, the notification it sends, its
+label, where the browser shows it, and how its inputs become the method's arguments and
+the audit row's details. Everything else is derived from `TRANSITIONS`:
+
+- the permission checks (`policy.transition_denial`);
+- the service's argument handling and required-input checks (`services.task_transition`);
+- the browser's step forms and buttons (`web.forms.TransitionForm`, the task page's order),
+  the counter's steps at the front desk and the hub's bulk actions;
+- the API's transition request, its validation and its OpenAPI schema (one request shape
+  per transition: `api.serializers.transition_request_serializer`);
+- the notifications (`notifications.notify_for_transition`).
+
+Adding a transition is one declaration here plus its FSM method on `Task` (and the
+translations of its label and messages).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext_lazy as _
+
+from taxservice.access import HANDLERS, SUPERVISORS, WORKERS
+from taxservice.errors import InvalidInput
+from taxservice.org.models import Role, Team
+from taxservice.workflow.cases.models import Channel, TaskTransition
+from taxservice.workflow.routing import engine
+
+if TYPE_CHECKING:
+    from taxservice.org.models import Staff
+    from taxservice.workflow.cases.models import Task
+
+R = Role
+
+# --- inputs -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InputKind:
+    """One kind of input a step can take; each front end renders it its own way."""
+
+    name: str
+    label: Promise
+    kind: str  # "text" | "staff" | "channel" | "team"
+    help: str = ""
+
+
+INPUT_KINDS: dict[str, InputKind] = {
+    kind.name: kind
+    for kind in (
+        InputKind("reason", _("Reason"), "text"),
+        InputKind("result", _("Result"), "text"),
+        InputKind("assignee", _("Assignee"), "staff", "A staff id; the caller by default."),
+        InputKind("channel", _("Feedback channel"), "channel", "The case's channel by default."),
+        InputKind("team", _("Send to team"), "team", "A team code."),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Input:
+    required: bool = False
+    label: Promise | None = None  # a more precise label than the kind's, for this step
+    missing: Promise | None = None  # what to say when a required input is blank, if not the kind's
+
+
+@dataclass(frozen=True)
+class Values:
+    """The inputs of one request, cleaned (stripped text; an assignee already resolved)."""
+
+    reason: str = ""
+    result: str = ""
+    assignee: Staff | None = None
+    channel: str = ""
+    team: str = ""
+
+
+@dataclass
+class Step:
+    """What a transition's inputs become: the FSM method's arguments, the audit row's
+    details, and a hub alert to raise (screening found no rule or no team)."""
+
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+    alert: str = ""
+
+
+@dataclass(frozen=True)
+class Condition:
+    """The FSM condition that can refuse the step: its API code and the sentence people read."""
+
+    code: str
+    message: Promise
+
+
+# --- the specification --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Transition:
+    name: str  # the API's name for it, and the audit row's `transition`
+    label: Promise
+    roles: frozenset[str]
+    method: str = ""  # the FSM method on Task; the name by default
+    inputs: Mapping[str, Input] = field(default_factory=dict)
+    # Only the task's holder takes this step (supervisors may step in for them).
+    holder_only: bool = False
+    # Nobody but its holder (or a supervisor) may take it while someone holds the task.
+    holder_or_supervisor: bool = False
+    # The actor may not decide on work they did themselves (four eyes).
+    four_eyes: bool = False
+    condition: Condition | None = None
+    notify: str | None = None  # a gettext_noop template: %(task)s, %(item)s, %(reason)s
+    # The browser: folded away until opened, shown as a warning, a one-click button on lists,
+    # one of the counter's steps, one of the hub's bulk actions.
+    folded: bool = False
+    danger: bool = False
+    one_click: bool = False
+    counter: bool = False
+    bulk: bool = False
+    build: Callable[[Task, Values], Step] | None = None
+
+    def __post_init__(self) -> None:
+        unknown = set(self.inputs) - set(INPUT_KINDS)
+        if unknown:
+            raise ValueError(f"{self.name}: unknown inputs {sorted(unknown)}")
+        if not self.method:
+            object.__setattr__(self, "method", self.name)
+
+    @property
+    def required(self) -> frozenset[str]:
+        return frozenset(name for name, spec in self.inputs.items() if spec.required)
+
+    def input_label(self, name: str) -> Promise:
+        spec = self.inputs.get(name)
+        return spec.label if spec is not None and spec.label is not None else INPUT_KINDS[name].label
+
+    def step(self, task: Task, values: Values) -> Step:
+        return self.build(task, values) if self.build is not None else Step()
+
+
+# --- how inputs become arguments ----------------------------------------------------------------
+
+
+def _result_step(task: Task, values: Values) -> Step:
+    return Step({"result": values.result}, {"result": values.result} if values.result else {})
+
+
+def _transfer_step(task: Task, values: Values) -> Step:
+    found = engine.classify(item=task.item, source=task.source, taxpayer=task.taxpayer)
+    return Step(
+        {"tier": found.tier, "team": found.team, "auto_dispatch": found.auto_dispatch},
+        {
+            "tier": found.tier,
+            "team": found.team.code if found.team else None,
+            "rule": found.rule.pk if found.rule else None,
+            "rule_version": found.rule.version if found.rule else None,
+            "auto_dispatch": found.auto_dispatch,
+        },
+        alert=found.flag,
+    )
+
+
+def _assign_step(task: Task, values: Values) -> Step:
+    assignee = values.assignee
+    assert assignee is not None
+    return Step(
+        {"assignee": assignee},
+        {"assignee": assignee.pk, "assignee_name": assignee.name, "from_assignee": task.assignee_id},
+    )
+
+
+def _reroute_step(task: Task, values: Values) -> Step:
+    team = Team.objects.filter(code=values.team).first() if values.team else None
+    if team is None:
+        raise InvalidInput(
+            gettext("Name the team to send the task to."),
+            code="unknown_team",
+            fields={"team": [gettext("Unknown team.")]},
+        )
+    return Step({"tier": team.tier, "team": team}, {"team": team.code, "from_team": task.team.code if task.team else None})
+
+
+def _receive_materials_step(task: Task, values: Values) -> Step:
+    requested = (
+        TaskTransition.objects.filter(task=task, transition="request_materials").order_by("-at", "-id").first()
+    )
+    paused_for = timezone.now() - requested.at if requested else dt.timedelta(0)
+    return Step({"paused_for": paused_for}, {"paused_seconds": int(paused_for.total_seconds())})
+
+
+def _escalate_step(task: Task, values: Values) -> Step:
+    team = engine.escalation_team(item=task.item, taxpayer=task.taxpayer)
+    return Step({"team": team}, {"team": team.code if team else None, "from_assignee": task.assignee_id})
+
+
+def _return_step(task: Task, values: Values) -> Step:
+    return Step({}, {"from_assignee": task.assignee_id})
+
+
+def _feedback_step(task: Task, values: Values) -> Step:
+    channel = values.channel or (task.case.channel if task.case_id else "")
+    if channel not in Channel.values:
+        raise InvalidInput(
+            gettext("Unknown channel %(channel)s.") % {"channel": channel}, fields={"channel": [gettext("Unknown.")]}
+        )
+    return Step({"result": values.result, "channel": channel}, {"result": values.result, "channel": channel})
+
+
+# --- the transitions, in the order the task page offers them --------------------------------
+
+REASON = Input(required=True)
+
+TRANSITIONS: dict[str, Transition] = {
+    spec.name: spec
+    for spec in (
+        Transition(
+            "handle_on_spot",
+            _("Handle on the spot"),
+            roles=frozenset({R.CLERK}),
+            inputs={
+                "result": Input(
+                    required=True,
+                    label=_("Result given to the taxpayer"),
+                    missing=_("Record the result given to the taxpayer."),
+                )
+            },
+            condition=Condition("not_immediate", _("Only 一问即办 items can be handled on the spot; transfer this one.")),
+            counter=True,
+            build=_result_step,
+        ),
+        Transition(
+            "transfer",
+            _("Transfer"),
+            roles=frozenset({R.CLERK, R.COORDINATOR}),
+            one_click=True,
+            counter=True,
+            build=_transfer_step,
+        ),
+        Transition(
+            "assign",
+            _("Assign"),
+            roles=WORKERS,
+            inputs={"assignee": Input()},
+            notify=gettext_noop("Task T%(task)s (%(item)s) was assigned to you."),
+            one_click=True,
+            bulk=True,
+            build=_assign_step,
+        ),
+        Transition("accept", _("Accept"), roles=WORKERS, holder_only=True, one_click=True),
+        Transition(
+            "complete",
+            _("Complete"),
+            roles=WORKERS,
+            inputs={"result": Input()},
+            holder_only=True,
+            condition=Condition("needs_approval", _("This item needs approval: submit it for approval instead.")),
+            build=_result_step,
+        ),
+        Transition(
+            "submit_for_approval",
+            _("Submit for approval"),
+            roles=WORKERS,
+            inputs={"result": Input()},
+            holder_only=True,
+            condition=Condition("needs_no_approval", _("This item needs no approval: complete it instead.")),
+            build=_result_step,
+        ),
+        Transition(
+            "approve",
+            _("Approve"),
+            roles=frozenset({R.BRANCH_CHIEF, R.COORDINATOR}),
+            inputs={"reason": Input(label=_("Opinion"))},
+            four_eyes=True,
+            notify=gettext_noop("Task T%(task)s (%(item)s) was approved."),
+        ),
+        Transition(
+            "reject",
+            _("Reject"),
+            roles=frozenset({R.BRANCH_CHIEF, R.COORDINATOR}),
+            inputs={"reason": Input(required=True, label=_("Opinion"))},
+            four_eyes=True,
+            notify=gettext_noop("Task T%(task)s (%(item)s) was sent back by the approver: %(reason)s"),
+            danger=True,
+        ),
+        Transition(
+            "give_feedback",
+            _("Give feedback"),
+            roles=frozenset({R.CLERK, *WORKERS}),
+            inputs={
+                "result": Input(
+                    required=True,
+                    label=_("Result returned to the taxpayer"),
+                    missing=_("Record the result returned to the taxpayer."),
+                ),
+                "channel": Input(),
+            },
+            build=_feedback_step,
+        ),
+        Transition(
+            "receive_materials",
+            _("Materials received"),
+            roles=frozenset({R.CLERK, *WORKERS}),
+            one_click=True,
+            build=_receive_materials_step,
+        ),
+        Transition(
+            "request_materials",
+            _("Request materials"),
+            roles=WORKERS,
+            inputs={"reason": Input(label=_("Materials needed"))},
+            holder_only=True,
+            folded=True,
+        ),
+        Transition(
+            "reassign",
+            _("Reassign"),
+            roles=SUPERVISORS,
+            inputs={"assignee": Input(required=True), "reason": REASON},
+            folded=True,
+            build=_assign_step,
+        ),
+        Transition(
+            "reroute",
+            _("Send to another team"),
+            roles=frozenset({R.COORDINATOR}),
+            inputs={"team": Input(required=True), "reason": REASON},
+            folded=True,
+            bulk=True,
+            build=_reroute_step,
+        ),
+        Transition(
+            "return",
+            _("Return to the queue"),
+            method="return_to_queue",  # `return` is a Python keyword
+            roles=WORKERS,
+            inputs={"reason": REASON},
+            holder_or_supervisor=True,
+            folded=True,
+            danger=True,
+            bulk=True,
+            build=_return_step,
+        ),
+        Transition(
+            "escalate",
+            _("Escalate to the back office"),
+            roles=frozenset({*HANDLERS, R.COORDINATOR}),
+            inputs={"reason": REASON},
+            holder_only=True,
+            folded=True,
+            build=_escalate_step,
+        ),
+        Transition(
+            "cancel",
+            _("Cancel the task"),
+            roles=frozenset({R.CLERK, R.COORDINATOR, R.BRANCH_CHIEF}),
+            inputs={"reason": REASON},
+            folded=True,
+            danger=True,
+        ),
+    )
+}
+# The audit row's name for a task's first row (a case opened, a task pushed in): not a
+# transition anyone makes, but the history shows it.
+RECEIVE = "receive"
+RECEIVE_LABEL = _("Receive")
+
+# For choice fields and the OpenAPI enum.
+NAMES: tuple[str, ...] = tuple(TRANSITIONS)
+CHOICES: list[tuple[str, str]] = [(name, name) for name in NAMES]
+COUNTER_STEPS: tuple[str, ...] = tuple(name for name, spec in TRANSITIONS.items() if spec.counter)
+BULK_STEPS: tuple[str, ...] = tuple(name for name, spec in TRANSITIONS.items() if spec.bulk)
+ONE_CLICK_STEPS: tuple[str, ...] = tuple(name for name, spec in TRANSITIONS.items() if spec.one_click)
+
+
+_MISSING = {
+    "reason": _("A reason is required for this step."),
+    "result": _("Record the result for the taxpayer."),
+    "assignee": _("Choose whom to assign the task to."),
+    "channel": _("Choose the channel."),
+    "team": _("Name the team to send the task to."),
+}
+
+
+def check_required(spec: Transition, given: Mapping[str, Any]) -> None:
+    """Refuse a step whose required inputs are missing or blank, naming each one.
+
+    InvalidInput with code `<first missing input>_required`, its sentence, and "Required." on each field.
+    The service checks this before it reads anything; the API's request parser calls it
+    too, so a missing key and a blank value get the same answer.
+    """
+    missing = [
+        name for name, spec_input in spec.inputs.items()
+        if spec_input.required and (given.get(name) is None or str(given.get(name)).strip() == "")
+    ]
+    if not missing:
+        return
+    first = spec.inputs[missing[0]].missing or _MISSING[missing[0]]
+    raise InvalidInput(
+        str(first), code=f"{missing[0]}_required", fields={name: [gettext("Required.")] for name in missing}
+    )
+
+
+def get(name: str) -> Transition | None:
+    return TRANSITIONS.get(name)
+
+
+def label(name: str) -> str:
+    """A transition's label in the active language (also for the audit log's `receive`)."""
+    if name == RECEIVE:
+        return str(RECEIVE_LABEL)
+    spec = TRANSITIONS.get(name)
+    return str(spec.label) if spec is not None else name
+
+
+def position(name: str) -> int:
+    """Where the task page shows the step: the declaration order."""
+    return NAMES.index(name) if name in TRANSITIONS else len(NAMES)
+
+
+def method_of(task: Task, name: str) -> Callable[..., None]:
+    return getattr(task, TRANSITIONS[name].method)
