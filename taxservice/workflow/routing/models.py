@@ -201,27 +201,24 @@ class DispatchDecision(models.Model):
         NO_CANDIDATE = "no_candidate", _("No candidate left")
         TO_COORDINATION_POST = "to_coordination_post", _("Sent to the coordination post")
 
-    # An append-only record, written by the robot a thousand rows at a time. Its references
-    # to the actor, rule, team and chosen person are kept by the ORM (PROTECT) and not by
-    # database constraints or indexes: no per-row foreign-key trigger and four fewer index
-    # inserts on the dispatcher's hot path (bench/README.md). Reads go by task, or by team
-    # through decision_team_idx.
-    # Checked by a statement-level reference check, not a per-row foreign key
-    # (cases.models.REFERENCE_CHECKS).
-    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="dispatch_decisions", db_constraint=False)
+    # Every reference is a foreign key: the decision is what makes an assignment
+    # accountable, so it must not point at nobody. Reads go by task (indexed), or by team
+    # through decision_team_idx, which leads with the team and serves its foreign key too.
+    # The actor is indexed only where there is one (decision_actor_idx): the robot's rows,
+    # most of the table, have none. The rule and the chosen person have no index: nothing
+    # reads decisions by them, and only a delete of a rule or a staff member would (a rare
+    # administrator's act: rules are deactivated, and anyone ever chosen also holds
+    # assignments, which PROTECT them). That delete pays a scan of this table; an index
+    # would cost every robot row an insert.
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="dispatch_decisions")
     at = models.DateTimeField(_("at"), default=timezone.now)
     actor = models.ForeignKey(
         Staff, null=True, blank=True, on_delete=models.PROTECT, related_name="+", help_text=_("Empty: the robot."),
-        db_index=False, db_constraint=False,
+        db_index=False,
     )
-    rule = models.ForeignKey(
-        RoutingRule, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False,
-        db_constraint=False,
-    )
+    rule = models.ForeignKey(RoutingRule, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False)
     rule_version = models.PositiveIntegerField(null=True, blank=True)
-    team = models.ForeignKey(
-        Team, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
-    )
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False)
     candidates = models.JSONField(_("candidates"), default=list, help_text=_("Staff ids of the team, in id order."))
     removed = models.JSONField(
         _("removed"), default=list, help_text=_("[{staff, filter, code, …values}]: see routing.dispatch.REASON_*")
@@ -231,16 +228,17 @@ class DispatchDecision(models.Model):
     chooser = models.CharField(_("chooser"), max_length=16, choices=Chooser.choices)
     chooser_state = models.JSONField(_("chooser state"), default=dict, help_text=_("e.g. the round-robin pointer."))
     seed = models.BigIntegerField(_("random seed"), null=True, blank=True)
-    chosen = models.ForeignKey(
-        Staff, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
-    )
+    chosen = models.ForeignKey(Staff, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False)
     outcome = models.CharField(_("outcome"), max_length=24, choices=Outcome.choices)
 
     class Meta:
         ordering = ["-at", "-id"]
         verbose_name = _("dispatch decision")
         verbose_name_plural = _("dispatch decisions")
-        indexes = [models.Index(fields=["team", "outcome", "at"], name="decision_team_idx")]
+        indexes = [
+            models.Index(fields=["team", "outcome", "at"], name="decision_team_idx"),
+            models.Index(fields=["actor"], condition=models.Q(actor__isnull=False), name="decision_actor_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"T{self.task_id} → {self.chosen_id or self.outcome}"
