@@ -10,14 +10,13 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from django.db import connection
-from django.db.models import Count
+from django.db.models import Case, Count, F, IntegerField, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from taxservice.bulk import id_array, id_list_sql, insert_rows
 from taxservice.errors import ConcurrentChange
 from taxservice.org.models import Staff
+from taxservice.workflow import sql
 from taxservice.workflow.cases import notifications
 from taxservice.workflow.cases.models import Task, TaskAssignment, TaskState, TaskTransition
 
@@ -40,19 +39,15 @@ def staff_adjust_open_tasks(deltas: dict[int, int]) -> dict[int, tuple[int, int]
     deltas = {staff_id: delta for staff_id, delta in deltas.items() if delta}
     if not deltas:
         return {}
-    ids = sorted(deltas)
-    where, params = id_list_sql("id", ids)
-    table = connection.ops.quote_name(Staff._meta.db_table)
-    lock = " FOR NO KEY UPDATE" if connection.features.has_select_for_update else ""
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id FROM {table} WHERE {where} ORDER BY id{lock}", params)  # noqa: S608
-        cases = " ".join(f"WHEN {int(staff_id)} THEN {int(deltas[staff_id])}" for staff_id in ids)
-        cursor.execute(
-            f"UPDATE {table} SET open_tasks = open_tasks + CASE id {cases} END WHERE {where}",  # noqa: S608
-            params,
-        )
-        cursor.execute(f"SELECT id, open_tasks, capacity FROM {table} WHERE {where}", params)  # noqa: S608
-        return {staff_id: (load, capacity) for staff_id, load, capacity in cursor.fetchall()}
+    ids = sql.lock_staff(deltas)
+    Staff.objects.filter(pk__in=ids).update(
+        open_tasks=F("open_tasks")
+        + Case(*(When(pk=staff_id, then=Value(deltas[staff_id])) for staff_id in ids), output_field=IntegerField())
+    )
+    return {
+        staff_id: (load, capacity)
+        for staff_id, load, capacity in Staff.objects.filter(pk__in=ids).values_list("pk", "open_tasks", "capacity")
+    }
 
 
 def staff_recount_open_tasks(staff_ids: list[int] | None = None) -> int:
@@ -100,18 +95,18 @@ def tasks_assign_bulk(*, actor: Staff | None, rows: list[BulkAssignment]) -> dic
     if not rows:
         return {}
     now = timezone.now()
-    updated = _assign_rows(rows=rows, now=now)
+    updated = sql.assign_queued([(row.task_id, row.staff_id) for row in rows], now=now)
     if updated != len(rows):
         raise ConcurrentChange(_("Someone else changed one of these tasks first. Nothing was assigned."))
-    _end_active_assignments(task_ids=[row.task_id for row in rows], now=now)
-    insert_rows(
+    sql.end_active_assignments([row.task_id for row in rows], now=now)
+    sql.insert_rows(
         TaskAssignment,
         ("task_id", "staff_id", "active", "assigned_at", "ended_at"),
         [(row.task_id, row.staff_id, True, now, None) for row in rows],
         returning=False,
     )
     actor_id = actor.pk if actor else None
-    log_ids = insert_rows(
+    log_ids = sql.insert_rows(
         TaskTransition,
         ("task_id", "transition", "from_state", "to_state", "actor_id", "at", "reason", "details"),
         [
@@ -127,55 +122,3 @@ def tasks_assign_bulk(*, actor: Staff | None, rows: list[BulkAssignment]) -> dic
         now=now,
     )
     return staff_adjust_open_tasks(Counter(row.staff_id for row in rows))
-
-
-def _end_active_assignments(*, task_ids: list[int], now) -> None:  # noqa: ANN001
-    """End any active assignment of these tasks (a queued task has none: this is the guard).
-
-    On PostgreSQL the rows are found task by task through the partial unique index
-    `one_active_assignment_per_task` (a LATERAL probe per id; `LIMIT 1`, which that
-    index guarantees anyway, keeps PostgreSQL from flattening the probe into a join), then
-    updated by primary key. A plain `task_id = ANY(…) AND active`, or the same as a join,
-    let the planner, with statistics taken while the table was small, scan every
-    assignment for each batch (bench/README.md).
-    """
-    table = TaskAssignment._meta.db_table
-    with connection.cursor() as cursor:
-        if connection.vendor != "postgresql":
-            where, params = id_list_sql("task_id", task_ids)
-            cursor.execute(f"UPDATE {table} SET active = %s, ended_at = %s WHERE {where} AND active", [False, now, *params])  # noqa: S608
-            return
-        cursor.execute(
-            f"SELECT x.id FROM unnest(%s::bigint[]) AS v(task_id) CROSS JOIN LATERAL "  # noqa: S608 - our table name
-            f"(SELECT id FROM {table} WHERE task_id = v.task_id AND active LIMIT 1) AS x",
-            [id_array(task_ids)],
-        )
-        ids = [row[0] for row in cursor.fetchall()]
-        if ids:
-            cursor.execute(f"UPDATE {table} SET active = false, ended_at = %s WHERE id = ANY(%s::bigint[])", [now, id_array(ids)])  # noqa: S608
-
-
-def _assign_rows(*, rows: list[BulkAssignment], now) -> int:  # noqa: ANN001
-    """One UPDATE joined to the batch's (task, assignee) pairs; returns how many rows it changed.
-
-    The `state = 'queued'` guard is ConcurrentTransitionMixin's optimistic check for the
-    whole batch. It also clears `has_open_alert` (routing.models.HubAlert.resolve_for
-    resolves the alerts themselves). Hand-written because the ORM's CASE/WHEN form of the
-    same statement cost more to build than to run (bench/README.md). On PostgreSQL the
-    pairs travel as two arrays; SQLite gets a VALUES list (both name its columns column1, column2).
-    """
-    table = connection.ops.quote_name(Task._meta.db_table)
-    if connection.vendor == "postgresql":
-        source = "unnest(%s::bigint[], %s::bigint[]) AS v(column1, column2)"
-        pairs = [id_array(row.task_id for row in rows), id_array(row.staff_id for row in rows)]
-    else:
-        source = f"(VALUES {', '.join(['(%s, %s)'] * len(rows))}) AS v"
-        pairs = [value for row in rows for value in (row.task_id, row.staff_id)]
-    sql = (
-        f"UPDATE {table} SET state = %s, assignee_id = v.column2, updated_at = %s, has_open_alert = %s "  # noqa: S608
-        f"FROM {source} WHERE {table}.id = v.column1 AND {table}.state = %s"
-    )
-    params = [TaskState.ASSIGNED, connection.ops.adapt_datetimefield_value(now), False, *pairs, TaskState.QUEUED]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.rowcount

@@ -14,12 +14,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
-from taxservice.bulk import id_array
 from taxservice.org.models import Role, Staff, StaffRole
-from taxservice.workflow.cases.models import Task, TaskAssignment, TaskState
+from taxservice.workflow import sql
+from taxservice.workflow.cases.models import Task, TaskState
 from taxservice.workflow.routing.models import Chooser, DispatchDecision, StaffConflict, StaffLeave
 
 # States in which a task counts against its assignee's capacity.
@@ -56,7 +55,7 @@ class TaskRef:
         )
 
 
-def task_refs(queryset) -> list[TaskRef]:  # noqa: ANN001 - a Task queryset
+def task_refs(queryset) -> list[TaskRef]:
     return [TaskRef(*row) for row in queryset.values_list(*TaskRef.FIELDS)]
 
 
@@ -136,7 +135,7 @@ class BatchContext:
             removed: list[dict] = []
             alive = self.members.get(team_id, [])
 
-            def keep(filter_name: str, verdict) -> None:  # noqa: ANN001 - member -> reason row or None
+            def keep(filter_name: str, verdict) -> None:
                 nonlocal alive
                 kept = []
                 for member in alive:
@@ -223,41 +222,22 @@ def load_context(*, tasks: list[TaskRef], now: dt.datetime, need_round_robin: bo
 def last_handlers(tasks: list[TaskRef]) -> dict[tuple[int, int], int]:
     """Who last held each (taxpayer, item) of the batch, other than the batch's own tasks.
 
-    One query that starts from the batch's pairs and walks the (taxpayer, item) index,
-    then each task's assignments by task id. On PostgreSQL the pairs travel as two arrays.
     The batch's own tasks are left out here, in Python, not by a `task_id <> ALL(…)`
     condition: with a thousand ids the planner cannot estimate that condition from
     statistics taken while the assignment table was small, and it then hashed every
     assignment ever written for each batch, a cost growing with the table (bench/README.md).
     """
-    pairs = sorted({(task.taxpayer_id, task.item_id) for task in tasks})
-    if not pairs:
-        return {}
-    task_table = Task._meta.db_table
-    assignment_table = TaskAssignment._meta.db_table
-    if connection.vendor == "postgresql":
-        source = "unnest(%s::bigint[], %s::bigint[]) AS v(column1, column2)"
-        params = [id_array(p[0] for p in pairs), id_array(p[1] for p in pairs)]
-    else:
-        source = f"(VALUES {', '.join(['(%s, %s)'] * len(pairs))}) AS v"
-        params = [value for pair in pairs for value in pair]
-    sql = (
-        f"SELECT t.taxpayer_id, t.item_id, a.task_id, a.staff_id FROM {source} "  # noqa: S608 - table names are ours
-        f"JOIN {task_table} t ON t.taxpayer_id = v.column1 AND t.item_id = v.column2 "
-        f"JOIN {assignment_table} a ON a.task_id = t.id "
-        f"ORDER BY a.assigned_at, a.id"
-    )
     batch_ids = {task.id for task in tasks}
     handlers: dict[tuple[int, int], int] = {}
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        for taxpayer_id, item_id, task_id, staff_id in cursor.fetchall():
-            if task_id not in batch_ids:
-                handlers[(taxpayer_id, item_id)] = staff_id  # the latest wins
+    for taxpayer_id, item_id, task_id, staff_id in sql.assignments_of_pairs(
+        (task.taxpayer_id, task.item_id) for task in tasks
+    ):
+        if task_id not in batch_ids:
+            handlers[(taxpayer_id, item_id)] = staff_id  # oldest first: the latest wins
     return handlers
 
 
-def _last_choices(team_ids) -> list[tuple[int, int]]:  # noqa: ANN001
+def _last_choices(team_ids) -> list[tuple[int, int]]:
     rows = []
     for team_id in team_ids:
         chosen = (
@@ -336,7 +316,7 @@ def choose(*, chooser: str, eligible: list[int], loads: dict[str, int], seed: in
         last = state.get("last")
         after = [pk for pk in eligible if last is None or pk > last]
         return (after or eligible)[0]
-    return random.Random(seed).choice(eligible)  # noqa: S311 - fairness, not secrecy
+    return random.Random(seed).choice(eligible)
 
 
 def replay(decision: DispatchDecision) -> int | None:
