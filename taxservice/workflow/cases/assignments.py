@@ -19,6 +19,7 @@ from taxservice.org.models import Staff
 from taxservice.workflow import sql
 from taxservice.workflow.cases import notifications
 from taxservice.workflow.cases.models import Task, TaskAssignment, TaskState, TaskTransition
+from taxservice.workflow.routing.models import HubAlert
 
 # States that count against a person's capacity: leaving them frees room for the backlog.
 LOAD_STATES = {TaskState.ASSIGNED, TaskState.IN_PROGRESS, TaskState.AWAITING_MATERIALS, TaskState.AWAITING_APPROVAL}
@@ -83,8 +84,9 @@ def tasks_assign_bulk(*, actor: Staff | None, rows: list[BulkAssignment]) -> dic
     Call inside `transaction.atomic` holding the row locks of every task (and, to keep
     capacity exact, of every assignee). It writes what `task_transition` writes for
     `assign` (the state and assignee, one audit row per task, the active TaskAssignment,
-    the assignee's notification) in a fixed number of statements, whatever the number of
-    tasks. The notifications are written in the same transaction rather than by a
+    the assignee's notification, the hub's alerts on the task resolved) in a fixed number
+    of statements, whatever the number of tasks (tests/test_one_assign.py compares the
+    two). The notifications are written in the same transaction rather than by a
     Celery task after the commit (docs/decisions.md §4): they commit or roll back with
     the assignments, so no retry and no read-back of the audit rows is needed.
     The caller has checked the actor's permission and the assignees' eligibility.
@@ -98,7 +100,10 @@ def tasks_assign_bulk(*, actor: Staff | None, rows: list[BulkAssignment]) -> dic
     updated = sql.assign_queued([(row.task_id, row.staff_id) for row in rows], now=now)
     if updated != len(rows):
         raise ConcurrentChange(_("Someone else changed one of these tasks first. Nothing was assigned."))
-    sql.end_active_assignments([row.task_id for row in rows], now=now)
+    task_ids = [row.task_id for row in rows]
+    sql.end_active_assignments(task_ids, now=now)
+    # Someone holds the task now: the hub need not look any more (assign_queued cleared the flag).
+    HubAlert.objects.filter(task_id__in_ids=task_ids, resolved_at__isnull=True).update(resolved_at=now)
     sql.insert_rows(
         TaskAssignment,
         ("task_id", "staff_id", "active", "assigned_at", "ended_at"),
