@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from taxservice.org.models import Role, Staff, StaffRole
 from taxservice.workflow import sql
+from taxservice.workflow.cases import calendar
 from taxservice.workflow.cases.models import Task, TaskState
 from taxservice.workflow.routing.models import Chooser, DispatchDecision, StaffConflict, StaffLeave
 
@@ -171,7 +172,7 @@ def within_working_hours(now: dt.datetime) -> bool:
     if hours is None:
         return True
     local = timezone.localtime(now)
-    return local.weekday() < 5 and hours[0] <= local.time() < hours[1]
+    return calendar.is_working_day(local.date()) and hours[0] <= local.time() < hours[1]
 
 
 def load_context(*, tasks: list[TaskRef], now: dt.datetime, need_round_robin: bool = True) -> BatchContext:
