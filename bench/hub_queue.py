@@ -51,7 +51,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-def timed(repeat: int, work) -> tuple[float, int]:  # noqa: ANN001 - a callable
+def timed(repeat: int, work) -> tuple[float, int]:
     """Median milliseconds of `work()`, and the number of queries one run makes."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -87,7 +87,7 @@ def main(argv: list[str]) -> int:
         generator.generate(args)
         table = Task._meta.db_table
         with connection.cursor() as cursor:
-            cursor.execute(f"UPDATE {table} SET has_open_alert = true WHERE id % 100 = 0")  # noqa: S608
+            cursor.execute(f"UPDATE {table} SET has_open_alert = true WHERE id % 100 = 0")
             cursor.execute(f"VACUUM ANALYZE {table}")
         coordinator = Staff.objects.filter(role_rows__role=Role.COORDINATOR).order_by("pk").first()
         clock = selectors.Clock.at(timezone.now())
@@ -95,7 +95,7 @@ def main(argv: list[str]) -> int:
         deep = max(1, total // PAGE_SIZE // 2)
         generator.say(f"{total} queued tasks; timing {args.repeat} runs of each (median, warm)")
 
-        def page(number: int):  # noqa: ANN202
+        def page(number: int):
             def work() -> None:
                 qs = selectors.hub_tasks(staff=coordinator, filters={}, clock=clock)
                 paged = IdFirstPaginator(qs, PAGE_SIZE).page(number)
@@ -108,11 +108,11 @@ def main(argv: list[str]) -> int:
         def baseline() -> None:
             with connection.cursor() as cursor:
                 cursor.execute(
-                    f"SELECT id FROM {table} WHERE state = 'queued' "  # noqa: S608
+                    f"SELECT id FROM {table} WHERE state = 'queued' "
                     f"ORDER BY has_open_alert DESC, created_at, id LIMIT {PAGE_SIZE}"
                 )
                 cursor.fetchall()
-                cursor.execute(f"SELECT count(*) FROM {table} WHERE state = 'queued'")  # noqa: S608
+                cursor.execute(f"SELECT count(*) FROM {table} WHERE state = 'queued'")
                 cursor.fetchone()
 
         results = [
