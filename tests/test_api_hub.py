@@ -135,7 +135,7 @@ class TestHubQueue:
     @pytest.mark.parametrize(
         "params",
         [{"state": "closed"}, {"age": "old"}, {"due": "soon"}, {"alerts": "maybe"}, {"older_than_hours": "-1"},
-         {"due_before": "tomorrow"}],
+         {"due_before": "tomorrow"}, {"source": "fax"}, {"tier": "moon"}],
     )
     def test_bad_filters_are_400_with_the_reason(self, api, org, params):
         response = api(org.coordinator).get("/api/v1/hub/queue/", params)

@@ -215,6 +215,31 @@ def test_unknown_filter_values_are_ignored(coordinator, mixed_queue):
     assert coordinator.get(reverse(HUB), {"team": "NOPE"}).context["page"].paginator.count == 0
 
 
+def test_a_bad_filter_is_named_on_the_page_and_the_valid_ones_still_apply(coordinator, mixed_queue):
+    coordinator.cookies["django_language"] = "en"
+    everything = coordinator.get(reverse(HUB)).context["page"].paginator.count
+    grid_only = coordinator.get(reverse(HUB), {"source": "grid"}).context["page"].paginator.count
+    assert 0 < grid_only < everything
+    response = coordinator.get(reverse(HUB), {"source": "grid", "age": "old", "tier": "moon", "alerts": "maybe"})
+    assert response.status_code == 200
+    assert response.context["page"].paginator.count == grid_only  # the valid filter applies
+    page = response.content.decode()
+    problems = re.search(r'<ul class="messages filter-problems".*?</ul>', page, re.S).group(0)
+    for label, value in (("Age", "old"), ("Tier", "moon"), ("Alerts only", "maybe")):
+        assert f"The filter “{label}” cannot be “{value}”; it was left out." in problems
+    assert "Source line" not in problems
+
+
+def test_the_page_and_the_api_read_the_filters_alike(coordinator, api, org, mixed_queue):
+    for params in ({"source": "grid"}, {"alerts": "true"}, {"due": "overdue", "state": "queued"}, {"tier": "middle"}):
+        page = coordinator.get(reverse(HUB), params).context["page"].paginator.count
+        assert page == api(org.coordinator).get("/api/v1/hub/queue/", params).json()["count"], params
+    # What the API refuses, the page names (and leaves out).
+    for params in ({"source": "fax"}, {"tier": "moon"}, {"state": "closed"}):
+        assert api(org.coordinator).get("/api/v1/hub/queue/", params).status_code == 400
+        assert coordinator.get(reverse(HUB), params).context["filter_problems"], params
+
+
 def test_a_task_in_any_team_is_counted_and_listed(coordinator, org, open_case):
     from taxservice.org.models import Team, Tier
     from tests.factories import TeamFactory

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
-from taxservice.org.models import Staff, Team
+from taxservice.org.models import Staff, Team, Tier
 from taxservice.workflow.cases import selectors
 from taxservice.workflow.cases.models import Task, TaskState
 from taxservice.workflow.routing.models import HubAlert
@@ -146,9 +146,14 @@ def clean_hub_filters(params: Mapping[str, str]) -> dict:
         if state not in {s.value for s in HUB_STATES}:
             raise ValueError(f"state must be one of {', '.join(s.value for s in HUB_STATES)}")
         filters["state"] = state
-    for name in ("team", "source", "tier"):
-        if params.get(name):
-            filters[name] = params[name]
+    if params.get("team"):
+        filters["team"] = params["team"]  # any code: a task may sit in any team
+    for name, allowed in (("source", Task.Source.values), ("tier", Tier.values)):
+        value = params.get(name) or ""
+        if value:
+            if value not in allowed:
+                raise ValueError(f"{name} must be one of {', '.join(allowed)}")
+            filters[name] = value
     for name, buckets in (("age", AGE_BUCKETS), ("due", DUE_BUCKETS)):
         value = params.get(name) or ""
         if value:
