@@ -127,7 +127,7 @@ def staff_branch_scope(staff: Staff) -> frozenset[int]:
     if cached is None:
         home = staff.home_branch
         # A hall's staff work for the hall's tax-service branch as a whole (all its halls).
-        root = home.parent if home.kind == home.Kind.HALL and home.parent_id is not None else home
+        root = home.parent if home.kind == home.Kind.HALL and home.parent is not None else home
         ids = {home.pk, root.pk}
         ids.update(root.children.values_list("pk", flat=True))
         cached = frozenset(ids)

@@ -160,3 +160,9 @@ def test_closing_the_last_task_closes_the_case_with_an_audit_row(org, open_case)
     assert (closing.transition, closing.from_state, closing.to_state) == ("close", "open", "closed")
     assert closing.actor == org.clerk
     assert closing.details == {"last_task": task.pk}
+
+
+def test_a_transition_on_an_id_that_is_no_number_is_a_json_404(org, api):
+    response = api(org.coordinator).post("/api/v1/tasks/abc/transitions/", {"transition": "accept"}, format="json")
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"

@@ -142,8 +142,8 @@ class TaskViewSet(
     @action(detail=True, methods=["post"])
     def transitions(self, request, pk=None):  # noqa: ANN001, ANN201
         staff = request_staff(request)
-        # 404 for tasks the caller may not see, before anything else.
-        if not selectors.task_list_for_staff(staff=staff).filter(pk=pk).exists():
+        # 404 for tasks the caller may not see (or ids that are no number), before anything else.
+        if not str(pk).isdigit() or not selectors.task_list_for_staff(staff=staff).filter(pk=pk).exists():
             raise NotFound("No such task, or not one of yours.")
         name = s.TransitionNameSerializer(data=request.data)
         name.is_valid(raise_exception=True)

@@ -7,6 +7,7 @@ writes the audit row, and schedules follow-up work with `transaction.on_commit`.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass
@@ -83,7 +84,7 @@ def case_open(
         errors.setdefault("items", []).append(_("Unknown items: %(codes)s.") % {"codes": ", ".join(unknown)})
     if len(set(codes)) != len(codes):
         errors.setdefault("items", []).append(_("Each item may be asked for once per case."))
-    if errors:
+    if errors or taxpayer_obj is None or hall_obj is None:
         raise InvalidInput(_("The case was not opened."), fields=errors)
 
     now = timezone.now()
@@ -159,14 +160,17 @@ def task_transition(
     spec = transitions.get(name)
     if spec is None:
         raise InvalidInput(_("Unknown transition %(name)s.") % {"name": name}, code="unknown_transition")
-    given = {
-        "reason": (reason or "").strip(),
-        "result": (result or "").strip(),
-        "assignee": assignee_id,
-        "channel": (channel or "").strip(),
-        "team": (team_code or "").strip(),
-    }
-    transitions.check_required(spec, given)
+    values = transitions.Values(
+        reason=(reason or "").strip(),
+        result=(result or "").strip(),
+        channel=(channel or "").strip(),
+        team=(team_code or "").strip(),
+    )
+    transitions.check_required(
+        spec,
+        {"reason": values.reason, "result": values.result, "assignee": assignee_id, "channel": values.channel,
+         "team": values.team},
+    )
 
     with transaction.atomic():
         task = (
@@ -202,13 +206,7 @@ def task_transition(
                 raise TransitionNotAllowed(_("“%(name)s” is not allowed for this task.") % {"name": name})
             raise TransitionNotAllowed(str(condition.message), code=condition.code)
 
-        step = spec.step(
-            task,
-            transitions.Values(
-                reason=given["reason"], result=given["result"], assignee=assignee, channel=given["channel"],
-                team=given["team"],
-            ),
-        )
+        step = spec.step(task, dataclasses.replace(values, assignee=assignee))
         log_details = {**step.details, **(details or {})}
         from_state = task.state
         from_holder = holder(task)
@@ -233,7 +231,7 @@ def task_transition(
             to_state=task.state,
             actor=actor,
             at=now,
-            reason=given["reason"],
+            reason=values.reason,
             details=log_details,
         )
         names_holder = "assignee" in spec.inputs
@@ -252,11 +250,11 @@ def _record_assignment(*, task: Task, names_holder: bool, now: dt.datetime) -> N
     """Keep TaskAssignment in step: one active row while someone holds an open task."""
     if names_holder or task.assignee_id is None or task.state in TERMINAL_STATES:
         TaskAssignment.objects.filter(task=task, active=True).update(active=False, ended_at=now)
-    if names_holder:
+    if names_holder and task.assignee_id is not None:
         TaskAssignment.objects.create(task=task, staff_id=task.assignee_id, assigned_at=now)
 
 
-def _raise_hub_alert(*, task: Task, kind: str, now) -> None:  # noqa: ANN001
+def _raise_hub_alert(*, task: Task, kind: str, now) -> None:
     messages = {
         "no_rule": _("No routing rule covers %(item)s from %(source)s."),
         "no_team": _("The rule for %(item)s names a team that does not exist."),
@@ -275,11 +273,12 @@ def _resolve_assignee(*, task: Task, actor: Staff | None, assignee_id: int | Non
             raise InvalidInput(_("The system must name an assignee."), fields={"assignee": [_("Required.")]})
         assignee = actor
     else:
-        assignee = Staff.objects.select_related("home_branch").filter(pk=assignee_id).first()
-        if assignee is None:
+        found = Staff.objects.select_related("home_branch").filter(pk=assignee_id).first()
+        if found is None:
             raise InvalidInput(_("No staff member %(id)s.") % {"id": assignee_id}, fields={"assignee": [_("Unknown.")]})
-    if task.team_id is not None and task.team.kind != Team.Kind.COORDINATION_POST:
-        if not assignee.teams.filter(pk=task.team_id).exists():
+        assignee = found
+    if task.team is not None and task.team.kind != Team.Kind.COORDINATION_POST:
+        if not assignee.teams.filter(pk=task.team.pk).exists():
             raise InvalidInput(
                 _("%(name)s is not a member of %(team)s.") % {"name": assignee.name, "team": task.team.name},
                 code="not_a_member",
@@ -370,14 +369,20 @@ def task_transition_many(
             if refusals:
                 raise _RollBack
     except _RollBack:
-        error = InvalidInput(
+        raise BulkRefused(refusals) from None
+    return done
+
+
+class BulkRefused(InvalidInput):
+    """A bulk action refused as a whole; `refusals` says which tasks refused and why."""
+
+    def __init__(self, refusals: list[BulkRefusal]) -> None:
+        super().__init__(
             _("Nothing was changed: %(n)s of the chosen tasks refused.") % {"n": len(refusals)},
             code="bulk_refused",
             fields={"tasks": [f"T{r.task_id}: {r.detail}" for r in refusals]},
         )
-        error.refusals = refusals  # structured, for screens that mark the refused rows
-        raise error from None
-    return done
+        self.refusals = refusals  # structured, for screens that mark the refused rows
 
 
 class _RollBack(Exception):

@@ -209,7 +209,7 @@ def _return_step(task: Task, values: Values) -> Step:
 
 
 def _feedback_step(task: Task, values: Values) -> Step:
-    channel = values.channel or (task.case.channel if task.case_id else "")
+    channel = values.channel or (task.case.channel if task.case is not None else "")
     if channel not in Channel.values:
         raise InvalidInput(
             gettext("Unknown channel %(channel)s.") % {"channel": channel}, fields={"channel": [gettext("Unknown.")]}

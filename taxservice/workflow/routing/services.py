@@ -24,13 +24,14 @@ import secrets
 import time
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from taxservice import access, scheduling
-from taxservice.catalogue.models import Item
+from taxservice.catalogue.models import HandlingList, Item
 from taxservice.errors import ActionForbidden, InvalidInput, NotFound, TransitionNotAllowed
 from taxservice.org.models import Branch, Staff, Team, Tier
 from taxservice.taxpayers.models import Taxpayer
@@ -160,7 +161,7 @@ def task_dispatch(
             if actor is None:
                 return None
             raise TransitionNotAllowed(_("Tasks at the coordination post are assigned by hand."))
-        lock_staff_of_teams([task.team_id])
+        lock_staff_of_teams([task.team.pk])
         decided = _dispatch_batch_locked(tasks=[dispatch.TaskRef.of(task)], actor=actor, seeds={task.pk: seed})
         return DispatchDecision.objects.get(pk=decided[0].pk)
 
@@ -259,10 +260,11 @@ def _dispatch_batch_locked(
         actor=actor,
         rows=[
             assignments.BulkAssignment(
-                task_id=d.task.id, staff_id=d.chosen_id, staff_name=names[d.chosen_id],
+                task_id=d.task.id, staff_id=chosen, staff_name=names[chosen],
                 item_name=items[d.task.item_id].name, details={"decision": d.pk},
             )
             for d in assigned
+            if (chosen := d.chosen_id) is not None  # always set when assigned
         ],
     )
     if verify_capacity and any(load > capacity for load, capacity in loads_after.values()):
@@ -273,7 +275,7 @@ def _dispatch_batch_locked(
     return decided
 
 
-class CapacityOvershoot(Exception):  # noqa: N818 - a signal to redo, not an error anyone sees
+class CapacityOvershoot(Exception):
     """An optimistic batch would put someone over capacity: roll it back and redo it locked."""
 
 
@@ -296,7 +298,7 @@ def _districts_of(branch_ids: set[int]) -> dict[int, int | None]:
     return {pk: engine.district_of(branch) for pk, branch in branches.items()}
 
 
-def _not_assigned(*, decision: Decided, actor: Staff | None, now) -> None:  # noqa: ANN001
+def _not_assigned(*, decision: Decided, actor: Staff | None, now) -> None:
     """Nobody could take the task: the coordination post hears of it (rare, so one task at a time)."""
     task = Task.objects.select_related("item", "team", "taxpayer__competent_branch").get(pk=decision.task.id)
     if decision.outcome == DispatchDecision.Outcome.TO_COORDINATION_POST:
@@ -322,7 +324,7 @@ def _not_assigned(*, decision: Decided, actor: Staff | None, now) -> None:  # no
 # --- the auto-dispatch robot --------------------------------------------------------------
 
 
-def robot_backlog():  # noqa: ANN201
+def robot_backlog():
     """Queued tasks screening marked for the robot, oldest first."""
     return Task.objects.filter(state=TaskState.QUEUED, auto_dispatch=True).order_by("created_at", "id")
 
@@ -470,9 +472,10 @@ def rule_save(*, actor: Staff, changes: dict, reason: str, rule_id: int | None =
             rule = RoutingRule(version=0)
             before = None
         else:
-            rule = RoutingRule.objects.select_for_update(no_key=True).filter(pk=rule_id).first()
-            if rule is None:
+            found = RoutingRule.objects.select_for_update(no_key=True).filter(pk=rule_id).first()
+            if found is None:
                 raise NotFound(_("No routing rule %(id)s.") % {"id": rule_id})
+            rule = found
             before = rule.snapshot()
         for name, value in values.items():
             setattr(rule, name, value)
@@ -490,8 +493,8 @@ def rule_save(*, actor: Staff, changes: dict, reason: str, rule_id: int | None =
 def _clean_rule_values(changes: dict) -> dict:
     errors: dict[str, list[str]] = {}
     values: dict = {}
-    choices = {
-        "match_list": Item._meta.get_field("handling_list").choices,
+    choices: dict[str, list[tuple[str, Any]]] = {
+        "match_list": HandlingList.choices,
         "match_tier": Tier.choices,
         "match_source": Task.Source.choices,
         "match_classification": Taxpayer.Classification.choices,
