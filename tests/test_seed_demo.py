@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -11,6 +13,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from taxservice.demo import city as demo
+from taxservice.demo.organisation import DEMO_PASSWORD, SOURCES, USERNAMES
 from taxservice.org.models import Branch, Role, Staff, Team, Tier
 from taxservice.taxpayers.models import Taxpayer
 from taxservice.taxpayers.validators import validate_credit_code
@@ -24,7 +27,7 @@ SMALL = ["--taxpayers", "50", "--cases", "40"]
 
 
 @pytest.fixture(autouse=True)
-def fast_hashing(settings):  # noqa: ANN001
+def fast_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
@@ -56,14 +59,14 @@ def test_it_prints_progress_and_a_table_of_logins_with_the_password(built):
     assert "cases" in built and "40/40" in built
     for username in ("clerk1", "coordinator1", "chief1", "admin", "integrator1"):
         assert username in built
-    assert demo.DEMO_PASSWORD in built
+    assert DEMO_PASSWORD in built
 
 
 def test_every_role_has_a_login_with_the_demo_password(built):
     for role in Role.values:
         member = Staff.objects.filter(role_rows__role=role).select_related("user").first()
         assert member is not None, role
-        assert member.user.check_password(demo.DEMO_PASSWORD), role
+        assert member.user.check_password(DEMO_PASSWORD), role
     admin = get_user_model().objects.get(username="admin")
     assert admin.is_staff and admin.is_superuser
     assert Staff.objects.get(user__username="admin").has_role(Role.ADMIN)
@@ -77,7 +80,7 @@ def test_every_taxpayer_has_a_valid_credit_code(built):
     for code in codes:
         validate_credit_code(code)
     branches = set(Taxpayer.objects.values_list("competent_branch__code", flat=True))
-    assert branches <= set(demo.SOURCES)
+    assert branches <= set(SOURCES)
 
 
 def test_the_organisation_has_the_three_tiers(built):
@@ -172,4 +175,33 @@ def test_reset_removes_the_demo_entirely(built):
     demo.demo_reset()
     assert not demo.demo_exists()
     assert not Taxpayer.objects.exists() and not Case.objects.exists() and not TaskTransition.objects.exists()
-    assert not get_user_model().objects.filter(username__in=demo.USERNAMES).exists()
+    assert not get_user_model().objects.filter(username__in=USERNAMES).exists()
+
+
+def test_recount_open_tasks_repairs_a_count_that_is_off(org):
+    Staff.objects.filter(pk=org.member.pk).update(open_tasks=3)
+    out = StringIO()
+    call_command("recount_open_tasks", stdout=out)
+    assert "1 staff member(s) had a wrong open-task count; repaired." in out.getvalue()
+    assert Staff.objects.get(pk=org.member.pk).open_tasks == 0
+    out = StringIO()
+    call_command("recount_open_tasks", stdout=out)
+    assert "All open-task counts are right." in out.getvalue()
+
+
+def test_org_imports_nothing_from_the_layers_above_it():
+    """org is the lowest core app: the demo and the operators' commands live above it."""
+    above = ("taxservice.taxpayers", "taxservice.catalogue", "taxservice.workflow", "taxservice.demo")
+    root = Path(__file__).resolve().parent.parent / "taxservice" / "org"
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                continue
+            if any(name == layer or name.startswith(layer + ".") for name in names for layer in above):
+                found.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert found == []

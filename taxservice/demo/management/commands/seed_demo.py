@@ -9,6 +9,7 @@ import unicodedata
 from django.core.management.base import BaseCommand, CommandError
 
 from taxservice.demo import city as demo
+from taxservice.demo.organisation import DEMO_PASSWORD
 from taxservice.workflow.cases.assignments import staff_recount_open_tasks
 
 
@@ -27,7 +28,7 @@ class Command(BaseCommand):
         "histories) from a seed. Without --reset, an existing demo is left alone."
     )
 
-    def add_arguments(self, parser) -> None:  # noqa: ANN001
+    def add_arguments(self, parser) -> None:
         parser.add_argument("--seed", type=int, default=demo.DEFAULT_SEED, help="random seed (default %(default)s)")
         parser.add_argument(
             "--taxpayers", type=int, default=demo.DEFAULT_TAXPAYERS, help="number of taxpayers (default %(default)s)"
@@ -37,7 +38,7 @@ class Command(BaseCommand):
         )
         parser.add_argument("--reset", action="store_true", help="delete the existing demo data first")
 
-    def handle(self, *args, **options) -> None:  # noqa: ANN002, ANN003
+    def handle(self, *args, **options) -> None:
         if options["taxpayers"] < 1 or options["cases"] < 0:
             raise CommandError("--taxpayers must be at least 1 and --cases at least 0.")
         if options["reset"]:
@@ -108,4 +109,4 @@ class Command(BaseCommand):
         for row in rows:
             self.stdout.write("  ".join(_pad(text, widths[i]) for i, text in enumerate(row)).rstrip())
         self.stdout.write("")
-        self.stdout.write(f"Every demo login's password is: {demo.DEMO_PASSWORD}")
+        self.stdout.write(f"Every demo login's password is: {DEMO_PASSWORD}")
