@@ -4,7 +4,6 @@ then handle each item on the spot or transfer it."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -12,9 +11,11 @@ from django.views.decorators.http import require_POST
 
 from taxservice import access
 from taxservice.catalogue.models import HandlingList, Item
+from taxservice.catalogue.selectors import item_search
 from taxservice.errors import InvalidInput, ServiceError
 from taxservice.org.models import Branch, Staff
 from taxservice.taxpayers.models import Taxpayer
+from taxservice.taxpayers.selectors import taxpayer_search
 from taxservice.taxpayers.services import taxpayer_register
 from taxservice.web.access import staff_page
 from taxservice.web.queries import paginate
@@ -33,10 +34,7 @@ def consult(request: HttpRequest, staff: Staff) -> HttpResponse:
     query = search.cleaned_data["q"].strip() if search.is_valid() else ""
     page = None
     if query:
-        taxpayers = Taxpayer.objects.select_related("competent_branch").filter(
-            Q(credit_code__startswith=query.upper()) | Q(name__icontains=query)
-        )
-        page = paginate(request, taxpayers.order_by("credit_code"))
+        page = paginate(request, taxpayer_search(query=query))
     register = TaxpayerRegisterForm(request.POST or None)
     status = 200
     if request.method == "POST" and register.is_valid():
@@ -96,9 +94,7 @@ def item_picker(request: HttpRequest, staff: Staff) -> HttpResponse:
     """Catalogue items matching a code or name, grouped under the three lists (htmx)."""
     query = request.GET.get("q", "").strip()
     chosen_codes = set(request.GET.getlist("items"))
-    items = Item.objects.filter(active=True)
-    if query:
-        items = items.filter(Q(code__istartswith=query) | Q(name__icontains=query))
+    items = item_search(query=query)
     groups = []
     for value, label in HandlingList.choices:
         found = list(items.filter(handling_list=value).order_by("-high_frequency", "code")[: PICKER_LIMIT + 1])

@@ -1,6 +1,7 @@
 import django_filters
 
 from taxservice.catalogue.models import HandlingList, Item
+from taxservice.catalogue.selectors import item_search
 from taxservice.org.models import Tier
 from taxservice.workflow.cases.models import Task, TaskState
 
@@ -9,16 +10,14 @@ class ItemFilter(django_filters.FilterSet):
     list = django_filters.ChoiceFilter(field_name="handling_list", choices=HandlingList.choices)
     tier = django_filters.ChoiceFilter(choices=Tier.choices)
     moved_forward = django_filters.BooleanFilter()
-    q = django_filters.CharFilter(method="search", label="code or name contains")
+    q = django_filters.CharFilter(method="search", label="code starts with, or name contains (any case)")
 
     class Meta:
         model = Item
         fields = ["list", "tier", "moved_forward"]
 
-    def search(self, queryset, name, value):  # noqa: ANN001, ANN201
-        from django.db.models import Q
-
-        return queryset.filter(Q(code__icontains=value) | Q(name__icontains=value))
+    def search(self, queryset, name, value):
+        return queryset.filter(pk__in=item_search(query=value).values("pk"))
 
 
 class TaskFilter(django_filters.FilterSet):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch
 from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -15,7 +15,7 @@ from taxservice.api.filters import ItemFilter, TaskFilter
 from taxservice.api.hub_views import TaskIntakeMixin
 from taxservice.api.permissions import request_staff
 from taxservice.catalogue.models import Item
-from taxservice.taxpayers.models import Taxpayer
+from taxservice.taxpayers.selectors import taxpayer_search
 from taxservice.taxpayers.services import taxpayer_register
 from taxservice.workflow.cases import selectors, services
 from taxservice.workflow.cases.models import Case, Task, TaskTransition
@@ -35,15 +35,11 @@ class TaxpayerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     lookup_field = "credit_code"
     lookup_value_regex = "[^/]+"
 
-    def get_queryset(self):  # noqa: ANN201
-        qs = Taxpayer.objects.select_related("competent_branch").order_by("credit_code")
-        query = self.request.query_params.get("q", "").strip()
-        if query:
-            qs = qs.filter(Q(credit_code__startswith=query.upper()) | Q(name__icontains=query))
-        return qs
+    def get_queryset(self):
+        return taxpayer_search(query=self.request.query_params.get("q", ""))
 
     @extend_schema(
-        parameters=[OpenApiParameter("q", str, description="credit code prefix or part of the name")],
+        parameters=[OpenApiParameter("q", str, description="credit code prefix or part of the name (any case)")],
     )
     def list(self, request, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN201
         return super().list(request, *args, **kwargs)

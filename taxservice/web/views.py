@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from taxservice.errors import ServiceError
 from taxservice.org.models import Staff
+from taxservice.taxpayers.selectors import taxpayer_search
 from taxservice.web.access import staff_page
 from taxservice.web.decisions import decision_records
 from taxservice.web.forms import TransitionForm
@@ -61,7 +62,7 @@ def case_list(request: HttpRequest, staff: Staff) -> HttpResponse:
         open_task_count=Count("tasks", filter=Q(tasks__state__in=OPEN_STATES), distinct=True),
     )
     if query:
-        cases = cases.filter(Q(taxpayer__credit_code__startswith=query.upper()) | Q(taxpayer__name__icontains=query))
+        cases = cases.filter(taxpayer__in=taxpayer_search(query=query).values("pk"))
     if state in Case.State.values:
         cases = cases.filter(state=state)
     page = paginate(request, cases)
