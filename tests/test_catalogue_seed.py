@@ -1,4 +1,4 @@
-"""The item catalogue seeded by catalogue migration 0002 (事项清单, DOMAIN.md §8)."""
+"""The item catalogue seeded by catalogue migration 0002 (事项清单, docs/domain.md §8)."""
 
 import pytest
 

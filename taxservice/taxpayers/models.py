@@ -1,4 +1,4 @@
-"""Taxpayers. There is no fixed officer: nobody owns a taxpayer (DOMAIN.md §2)."""
+"""Taxpayers. There is no fixed officer: nobody owns a taxpayer (docs/domain.md §2)."""
 
 from __future__ import annotations
 

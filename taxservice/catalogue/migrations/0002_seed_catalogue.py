@@ -1,6 +1,6 @@
 """Seed the item catalogue (事项清单) with the default lists the product ships.
 
-DOMAIN.md §3, §4 and §8: the three lists by handling scenario (一问即办 / 一问辅办 /
+docs/domain.md §3, §4 and §8: the three lists by handling scenario (一问即办 / 一问辅办 /
 一问联办), the 18 items moved forward to the middle office (事项前移), and a few grid
 fallback items. Every value here is data an administrator may edit afterwards.
 

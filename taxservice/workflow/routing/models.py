@@ -1,7 +1,7 @@
 """Routing rules as data, dispatch decision records, and the auto-dispatch robot's state.
 
 Part of the shared core: the middle office's screens edit and show these, but the
-rules and the pipeline belong to every tier (DOMAIN.md §1, §3).
+rules and the pipeline belong to every tier (docs/domain.md §1, §3).
 """
 
 from __future__ import annotations

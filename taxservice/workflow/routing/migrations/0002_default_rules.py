@@ -1,4 +1,4 @@
-"""The routing rules the product ships (DOMAIN.md §3). Administrators edit them afterwards.
+"""The routing rules the product ships (docs/domain.md §3). Administrators edit them afterwards.
 
 Reverse deletes exactly these rules (by name) with their change rows.
 """
