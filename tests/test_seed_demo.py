@@ -150,6 +150,16 @@ def test_rows_that_hang_off_a_task_are_dated_inside_its_history(built):
         assert first <= decision.at <= last
 
 
+def test_each_case_log_is_dated_with_its_case(built):
+    for case in Case.objects.prefetch_related("transitions"):
+        rows = list(case.transitions.all())  # ordered by (at, id)
+        assert (rows[0].transition, rows[0].at) == ("open", case.created_at)
+        if case.state == Case.State.CLOSED:
+            assert (rows[-1].transition, rows[-1].at) == ("close", case.closed_at)
+        else:
+            assert len(rows) == 1
+
+
 def test_the_same_seed_gives_the_same_taxpayers_and_histories(built):
     first = taxpayer_rows()
     first_tasks = task_rows()

@@ -32,7 +32,15 @@ from django.db.models import ProtectedError, Q, RestrictedError
 
 from taxservice.org.models import Branch, Staff, Team
 from taxservice.taxpayers.models import Taxpayer
-from taxservice.workflow.cases.models import Case, Notification, Task, TaskIntake, TaskState, TaskTransition
+from taxservice.workflow.cases.models import (
+    Case,
+    CaseTransition,
+    Notification,
+    Task,
+    TaskIntake,
+    TaskState,
+    TaskTransition,
+)
 from taxservice.workflow.routing.models import RobotSettings, RoutingRule, RoutingRuleChange
 
 from .cases import CaseBuilder
@@ -136,10 +144,12 @@ def _delete_demo() -> None:
 
     TaskIntake.objects.filter(task_id__in=task_ids).delete()
     Notification.objects.filter(Q(task_id__in=task_ids) | Q(recipient__in=staff)).delete()
-    # A queryset delete never calls TaskTransition.delete(): dropping whole demo
-    # histories together with their tasks is the one sanctioned way to remove log rows.
+    # A queryset delete never calls TaskTransition.delete() or CaseTransition.delete():
+    # dropping whole demo histories together with their tasks and cases is the one
+    # sanctioned way to remove log rows.
     TaskTransition.objects.filter(task_id__in=task_ids).delete()
     Task.objects.filter(pk__in=task_ids).delete()  # assignments, decisions and alerts cascade
+    CaseTransition.objects.filter(case_id__in=case_ids).delete()
     Case.objects.filter(pk__in=case_ids).delete()
     Taxpayer.objects.filter(pk__in=taxpayers).delete()
     # Configuration survives the demo; only its "changed by" forgets the demo logins.

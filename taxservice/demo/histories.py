@@ -19,7 +19,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from taxservice.workflow.cases.calendar import due_at as compute_due_at
-from taxservice.workflow.cases.models import OPEN_STATES, Case, Notification, Task, TaskState, TaskTransition
+from taxservice.workflow.cases.models import (
+    OPEN_STATES,
+    Case,
+    CaseTransition,
+    Notification,
+    Task,
+    TaskState,
+    TaskTransition,
+)
 
 from .clock import advance, retreat, snap_forward, working_minutes
 
@@ -120,9 +128,23 @@ def spread_timestamps(rng: random.Random, case_ids: list[int]) -> None:
         changed_cases.append(case)
 
     Case.objects.bulk_update(changed_cases, ["created_at", "closed_at"], batch_size=500)
+    _move_case_logs(cases)
     Task.objects.bulk_update(changed_tasks, ["created_at", "updated_at", "due_at"], batch_size=500)
     TaskTransition.objects.bulk_update(changed_logs, ["at", "details"], batch_size=500)
     _move_side_rows(anchors)
+
+
+def _move_case_logs(cases: dict[int, Case]) -> None:
+    """Date each case's own log rows with the case: opened when it was created, closed
+    when it was closed (with its last task)."""
+    rows = list(CaseTransition.objects.filter(case_id__in=cases.keys()).order_by("pk"))
+    for row in rows:
+        case = cases[row.case_id]
+        if not row.from_state:
+            row.at = case.created_at
+        elif row.to_state == Case.State.CLOSED and case.closed_at is not None:
+            row.at = case.closed_at
+    CaseTransition.objects.bulk_update(rows, ["at"], batch_size=500)
 
 
 def _move_side_rows(anchors: dict[int, list[tuple[dt.datetime, dt.datetime]]]) -> None:
