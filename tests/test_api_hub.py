@@ -12,7 +12,9 @@ pytestmark = pytest.mark.usefixtures("open_task_counts_checked")
 
 def intake(api, org, taxpayer, item="A001", source="risk"):
     return api(org.integrator).post(
-        "/api/v1/tasks/", {"source": source, "taxpayer": taxpayer.credit_code, "item": item, "notes": "风险任务"}, format="json"
+        "/api/v1/tasks/",
+        {"source": source, "taxpayer": taxpayer.credit_code, "item": item, "notes": "风险任务"},
+        format="json",
     )
 
 
@@ -73,8 +75,13 @@ class TestStaff:
         rows = api(org.coordinator).get("/api/v1/staff/", {"team": "ONLINE"}).json()["results"]
         member = next(row for row in rows if row["id"] == org.member.pk)
         assert member == {
-            "id": org.member.pk, "name": org.member.name, "home_branch": "S01", "teams": ["ONLINE"],
-            "on_duty": True, "open_tasks": 1, "capacity": org.member.capacity,
+            "id": org.member.pk,
+            "name": org.member.name,
+            "home_branch": "S01",
+            "teams": ["ONLINE"],
+            "on_duty": True,
+            "open_tasks": 1,
+            "capacity": org.member.capacity,
         }
 
 
@@ -84,7 +91,9 @@ class TestRules:
         assert [rule["name"] for rule in rules][:1] == ["事项前移·属地优先"]
         rule_id = rules[-1]["id"]
         response = api(org.coordinator).patch(
-            f"/api/v1/routing/rules/{rule_id}/", {"reason": "改为轮派", "changes": {"chooser": "round_robin"}}, format="json"
+            f"/api/v1/routing/rules/{rule_id}/",
+            {"reason": "改为轮派", "changes": {"chooser": "round_robin"}},
+            format="json",
         )
         assert response.status_code == 200, response.json()
         assert (response.json()["chooser"], response.json()["version"]) == ("round_robin", 2)
@@ -93,7 +102,10 @@ class TestRules:
         rule = RoutingRule.objects.first()
         url = f"/api/v1/routing/rules/{rule.pk}/"
         assert api(org.coordinator).patch(url, {"changes": {"chooser": "random"}}, format="json").status_code == 400
-        assert api(org.coordinator).patch(url, {"reason": "x", "changes": {"chooser": "dice"}}, format="json").status_code == 400
+        assert (
+            api(org.coordinator).patch(url, {"reason": "x", "changes": {"chooser": "dice"}}, format="json").status_code
+            == 400
+        )
         assert api(org.member).patch(url, {"reason": "x", "changes": {"priority": 1}}, format="json").status_code == 403
         rule.refresh_from_db()
         assert rule.version == 1
@@ -106,8 +118,12 @@ class TestHubQueue:
         assert HubAlert.objects.filter(task_id=flagged).exists()
         body = api(org.coordinator).get("/api/v1/hub/queue/").json()
         assert [row["id"] for row in body["results"]] == [flagged, normal]
-        assert [r["id"] for r in api(org.coordinator).get("/api/v1/hub/queue/", {"source": "risk"}).json()["results"]] == [normal]
-        assert [r["id"] for r in api(org.coordinator).get("/api/v1/hub/queue/", {"alerts": "true"}).json()["results"]] == [flagged]
+        assert [
+            r["id"] for r in api(org.coordinator).get("/api/v1/hub/queue/", {"source": "risk"}).json()["results"]
+        ] == [normal]
+        assert [
+            r["id"] for r in api(org.coordinator).get("/api/v1/hub/queue/", {"alerts": "true"}).json()["results"]
+        ] == [flagged]
         assert api(org.coordinator).get("/api/v1/hub/queue/", {"older_than_hours": "x"}).status_code == 400
 
     def test_facet_counts_match_the_lists_behind_them(self, api, org, items, taxpayer):
@@ -134,8 +150,16 @@ class TestHubQueue:
 
     @pytest.mark.parametrize(
         "params",
-        [{"state": "closed"}, {"age": "old"}, {"due": "soon"}, {"alerts": "maybe"}, {"older_than_hours": "-1"},
-         {"due_before": "tomorrow"}, {"source": "fax"}, {"tier": "moon"}],
+        [
+            {"state": "closed"},
+            {"age": "old"},
+            {"due": "soon"},
+            {"alerts": "maybe"},
+            {"older_than_hours": "-1"},
+            {"due_before": "tomorrow"},
+            {"source": "fax"},
+            {"tier": "moon"},
+        ],
     )
     def test_bad_filters_are_400_with_the_reason(self, api, org, params):
         response = api(org.coordinator).get("/api/v1/hub/queue/", params)

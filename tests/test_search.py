@@ -49,7 +49,9 @@ def test_the_item_picker_and_the_api_find_the_same_items(client, api, org, catal
     assert _api_item_codes(api(org.clerk), query) == expected
 
 
-@pytest.mark.parametrize("query", ["913301000000000", "91330100000000002", "有限公司", "测试企业1", "  测试  ", "nobody"])
+@pytest.mark.parametrize(
+    "query", ["913301000000000", "91330100000000002", "有限公司", "测试企业1", "  测试  ", "nobody"]
+)
 def test_the_consultation_the_case_list_and_the_api_find_the_same_taxpayers(client, api, org, open_case, query):
     for _ in range(3):
         TaxpayerFactory(competent_branch=org.source)

@@ -89,15 +89,17 @@ def test_env_list_splits_on_commas_and_drops_blanks(monkeypatch):
     assert env_list("TAXSERVICE_HOSTS", []) == ["tax.example", "www.tax.example"]
 
 
-@pytest.mark.parametrize(("raw", "expected"), [("08:30-17:30", "08:30-17:30"), (" 8:00 - 12:00 ", "08:00-12:00"),
-                                             ("", "")])
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("08:30-17:30", "08:30-17:30"), (" 8:00 - 12:00 ", "08:00-12:00"), ("", "")]
+)
 def test_env_hours_reads_a_range_of_local_times(monkeypatch, raw, expected):
     monkeypatch.setenv("TAXSERVICE_HOURS", raw)
     assert env_hours("TAXSERVICE_HOURS") == expected
 
 
-@pytest.mark.parametrize("raw", ["9-5", "08:30", "08:30-17:30-18:00", "17:30-08:30", "08:30-08:30", "25:00-26:00",
-                                 "08:30+08:00-17:30"])
+@pytest.mark.parametrize(
+    "raw", ["9-5", "08:30", "08:30-17:30-18:00", "17:30-08:30", "08:30-08:30", "25:00-26:00", "08:30+08:00-17:30"]
+)
 def test_env_hours_refuses_a_malformed_range(monkeypatch, raw):
     monkeypatch.setenv("TAXSERVICE_HOURS", raw)
     with pytest.raises(ImproperlyConfigured, match="TAXSERVICE_HOURS must"):

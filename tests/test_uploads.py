@@ -18,8 +18,13 @@ def csv_bytes(rows, header="source,taxpayer,item,notes"):
 
 
 def test_a_clean_file_imports_every_row_and_merges_duplicates(org, items, taxpayer):
-    content = csv_bytes([["risk", taxpayer.credit_code, "A001", "风险提示"], ["business", taxpayer.credit_code, "A001", ""],
-                         ["data_governance", taxpayer.credit_code, "J001", "数据疑点"]])
+    content = csv_bytes(
+        [
+            ["risk", taxpayer.credit_code, "A001", "风险提示"],
+            ["business", taxpayer.credit_code, "A001", ""],
+            ["data_governance", taxpayer.credit_code, "J001", "数据疑点"],
+        ]
+    )
     batch = upload_start(actor=org.coordinator, filename="tasks.csv", content=content)
     batch = upload_process(batch_id=batch.pk)
     assert (batch.state, batch.created_count, batch.merged_count, batch.percent) == ("done", 2, 1, 100)
@@ -28,8 +33,13 @@ def test_a_clean_file_imports_every_row_and_merges_duplicates(org, items, taxpay
 
 
 def test_any_bad_row_rejects_the_whole_file_with_a_report(org, items, taxpayer):
-    content = csv_bytes([["risk", taxpayer.credit_code, "A001", ""], ["fax", taxpayer.credit_code, "NOPE", ""],
-                         ["risk", "91330100XXXXXXXXXX", "A001", ""]])
+    content = csv_bytes(
+        [
+            ["risk", taxpayer.credit_code, "A001", ""],
+            ["fax", taxpayer.credit_code, "NOPE", ""],
+            ["risk", "91330100XXXXXXXXXX", "A001", ""],
+        ]
+    )
     batch = upload_process(batch_id=upload_start(actor=org.coordinator, filename="t.csv", content=content).pk)
     assert batch.state == UploadBatch.State.FAILED
     assert [(e["row"], e["field"]) for e in batch.errors] == [(3, "source"), (3, "item"), (4, "taxpayer")]
@@ -68,11 +78,15 @@ def test_unreadable_files_are_refused_before_anything_is_stored(org, filename, c
 
 def test_only_coordinators_upload(org, taxpayer):
     with pytest.raises(ActionForbidden):
-        upload_start(actor=org.member, filename="t.csv", content=csv_bytes([["risk", taxpayer.credit_code, "A001", ""]]))
+        upload_start(
+            actor=org.member, filename="t.csv", content=csv_bytes([["risk", taxpayer.credit_code, "A001", ""]])
+        )
 
 
 def test_processing_twice_does_not_import_twice(org, items, taxpayer):
-    batch = upload_start(actor=org.coordinator, filename="t.csv", content=csv_bytes([["risk", taxpayer.credit_code, "A001", ""]]))
+    batch = upload_start(
+        actor=org.coordinator, filename="t.csv", content=csv_bytes([["risk", taxpayer.credit_code, "A001", ""]])
+    )
     upload_process(batch_id=batch.pk)
     upload_process(batch_id=batch.pk)
     assert TaskIntake.objects.count() == 1
@@ -113,7 +127,9 @@ def test_an_unexpected_error_in_the_import_fails_the_batch_with_a_reason_and_imp
 def test_an_unexpected_error_while_checking_fails_the_batch_too(org, items, taxpayer, monkeypatch):
     from taxservice.workflow.routing import uploads
 
-    batch = upload_start(actor=org.coordinator, filename="t.csv", content=csv_bytes([["risk", taxpayer.credit_code, "A001", ""]]))
+    batch = upload_start(
+        actor=org.coordinator, filename="t.csv", content=csv_bytes([["risk", taxpayer.credit_code, "A001", ""]])
+    )
 
     def broken(*args, **kwargs):
         raise RuntimeError("lost the connection")
@@ -126,7 +142,9 @@ def test_an_unexpected_error_while_checking_fails_the_batch_too(org, items, taxp
 
 def test_a_redelivered_message_for_an_interrupted_import_fails_it_and_imports_nothing(org, items, taxpayer):
     # The worker died inside the import's transaction: the batch says importing, nothing was imported.
-    batch = upload_start(actor=org.coordinator, filename="t.csv", content=csv_bytes([["risk", taxpayer.credit_code, "A001", ""]]))
+    batch = upload_start(
+        actor=org.coordinator, filename="t.csv", content=csv_bytes([["risk", taxpayer.credit_code, "A001", ""]])
+    )
     UploadBatch.objects.filter(pk=batch.pk).update(state=UploadBatch.State.IMPORTING)
     batch = upload_process(batch_id=batch.pk)
     assert batch.state == UploadBatch.State.FAILED
@@ -139,7 +157,9 @@ def test_a_redelivered_message_for_an_interrupted_import_fails_it_and_imports_no
 def test_the_process_upload_task_ends_a_broken_import_as_failed(org, items, taxpayer, monkeypatch):
     from taxservice.workflow.routing.tasks import process_upload
 
-    batch = upload_start(actor=org.coordinator, filename="t.csv", content=csv_bytes([["risk", taxpayer.credit_code, "A001", ""]]))
+    batch = upload_start(
+        actor=org.coordinator, filename="t.csv", content=csv_bytes([["risk", taxpayer.credit_code, "A001", ""]])
+    )
     _break_the_import_on_row(monkeypatch, 1, KeyError("surprise"))
     assert process_upload.apply(args=(batch.pk,)).get() == UploadBatch.State.FAILED
 
@@ -186,7 +206,9 @@ def test_a_message_redelivered_while_the_import_runs_does_not_import_again(org, 
 def test_settle_uploads_ends_the_batches_a_stopped_process_left_importing(org, items, taxpayer):
     from django.core.management import call_command
 
-    batch = upload_start(actor=org.coordinator, filename="t.csv", content=csv_bytes([["risk", taxpayer.credit_code, "A001", ""]]))
+    batch = upload_start(
+        actor=org.coordinator, filename="t.csv", content=csv_bytes([["risk", taxpayer.credit_code, "A001", ""]])
+    )
     UploadBatch.objects.filter(pk=batch.pk).update(state=UploadBatch.State.IMPORTING)
     out = io.StringIO()
     call_command("settle_uploads", stdout=out)

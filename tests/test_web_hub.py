@@ -593,7 +593,9 @@ def test_an_upload_whose_import_breaks_says_so_and_stops_polling(
     monkeypatch.setattr(routing_services, "task_intake", broken)
     coordinator.cookies["django_language"] = "en"
     with django_capture_on_commit_callbacks(execute=True):
-        response = coordinator.post(reverse("middle_office:uploads"), {"file": _csv([["risk", taxpayer.credit_code, "A001", ""]])})
+        response = coordinator.post(
+            reverse("middle_office:uploads"), {"file": _csv([["risk", taxpayer.credit_code, "A001", ""]])}
+        )
     batch = UploadBatch.objects.get()
     assert response.status_code == 302 and batch.state == "failed" and not Task.objects.exists()
     for url in (response["Location"], reverse("middle_office:upload_progress", args=[batch.pk])):

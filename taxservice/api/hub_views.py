@@ -85,7 +85,11 @@ class HubQueueView(APIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("state", str, description="queued (default), assigned, in_progress, awaiting_materials, awaiting_approval"),
+            OpenApiParameter(
+                "state",
+                str,
+                description="queued (default), assigned, in_progress, awaiting_materials, awaiting_approval",
+            ),
             OpenApiParameter("team", str, description="team code; '-' for tasks without a team"),
             OpenApiParameter("source", str),
             OpenApiParameter("tier", str),

@@ -9,7 +9,9 @@ from taxservice import scheduling
 from taxservice.workflow.routing import services, uploads
 
 
-@shared_task(name=scheduling.ROBOT_DISPATCH, acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
+@shared_task(
+    name=scheduling.ROBOT_DISPATCH, acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5
+)
 def robot_dispatch(task_id: int) -> int:
     """Dispatch one freshly transferred task. Returns how many were dispatched (0 or 1)."""
     return services.robot_run(trigger="transfer", task_ids=[task_id]).dispatched
@@ -26,7 +28,9 @@ def robot_sweep(trigger: str = "sweep") -> int:
     return services.robot_run(trigger=trigger, batch_size=settings.TAXSERVICE_ROBOT_BATCH).dispatched
 
 
-@shared_task(name=scheduling.PROCESS_UPLOAD, acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=3)
+@shared_task(
+    name=scheduling.PROCESS_UPLOAD, acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=3
+)
 def process_upload(batch_id: int) -> str:
     """Check and import a bulk upload; the batch always ends `done` or `failed`.
 

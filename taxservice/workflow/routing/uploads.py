@@ -30,10 +30,18 @@ MAX_BYTES = 5 * 1024 * 1024
 PROGRESS_EVERY = 50
 # Column headers accepted, English or Chinese, mapped to the intake fields.
 HEADERS = {
-    "source": "source", "来源": "source", "业务条线": "source",
-    "taxpayer": "taxpayer", "credit_code": "taxpayer", "统一社会信用代码": "taxpayer", "纳税人识别号": "taxpayer",
-    "item": "item", "item_code": "item", "事项编码": "item",
-    "notes": "notes", "备注": "notes",
+    "source": "source",
+    "来源": "source",
+    "业务条线": "source",
+    "taxpayer": "taxpayer",
+    "credit_code": "taxpayer",
+    "统一社会信用代码": "taxpayer",
+    "纳税人识别号": "taxpayer",
+    "item": "item",
+    "item_code": "item",
+    "事项编码": "item",
+    "notes": "notes",
+    "备注": "notes",
 }
 REQUIRED = ("source", "taxpayer", "item")
 
@@ -156,10 +164,14 @@ def upload_process(*, batch_id: int) -> UploadBatch:
         # batch (and its page) waiting.
         logger.exception("Upload batch %s failed", batch.pk)
         cache.delete(progress_key(batch.pk))
-        _fail(batch, code="import_failed", message=_(
-            "The upload stopped on an unexpected error; nothing was imported. Upload the file again, "
-            "and tell the administrator if it happens again."
-        ))
+        _fail(
+            batch,
+            code="import_failed",
+            message=_(
+                "The upload stopped on an unexpected error; nothing was imported. Upload the file again, "
+                "and tell the administrator if it happens again."
+            ),
+        )
         return _reload(batch)
 
 
@@ -186,9 +198,11 @@ def upload_settle_interrupted(*, batch_id: int) -> UploadBatch:
         if batch.state != UploadBatch.State.IMPORTING:
             return batch
         cache.delete(progress_key(batch.pk))
-        _fail(batch, code="interrupted", message=_(
-            "The import was interrupted before it finished; nothing was imported. Upload the file again."
-        ))
+        _fail(
+            batch,
+            code="interrupted",
+            message=_("The import was interrupted before it finished; nothing was imported. Upload the file again."),
+        )
         return batch
 
 
@@ -198,11 +212,18 @@ def _check_and_import(batch: UploadBatch) -> UploadBatch:
     # Two runs may check the same batch side by side (a duplicate message): harmless, they
     # find the same errors. Each step below moves the batch only from the state it expects,
     # so only one of them imports.
-    if not _move(batch, UploadBatch.State.PENDING, UploadBatch.State.VALIDATING,
-                 state=UploadBatch.State.VALIDATING, processed_rows=0):
+    if not _move(
+        batch,
+        UploadBatch.State.PENDING,
+        UploadBatch.State.VALIDATING,
+        state=UploadBatch.State.VALIDATING,
+        processed_rows=0,
+    ):
         return _reload(batch)
     known_taxpayers = set(
-        Taxpayer.objects.filter(credit_code__in={row["taxpayer"] for row in batch.rows}).values_list("credit_code", flat=True)
+        Taxpayer.objects.filter(credit_code__in={row["taxpayer"] for row in batch.rows}).values_list(
+            "credit_code", flat=True
+        )
     )
     known_items = set(
         Item.objects.filter(code__in={row["item"] for row in batch.rows}, active=True).values_list("code", flat=True)
@@ -210,16 +231,26 @@ def _check_and_import(batch: UploadBatch) -> UploadBatch:
     errors = []
     for number, row in enumerate(batch.rows, start=2):  # row 1 is the header
         if row["source"] not in INTAKE_SOURCES:
-            errors.append({"row": number, "field": "source", "message": _("Unknown source line “%(v)s”.") % {"v": row["source"]}})
+            errors.append(
+                {"row": number, "field": "source", "message": _("Unknown source line “%(v)s”.") % {"v": row["source"]}}
+            )
         if row["taxpayer"] not in known_taxpayers:
-            errors.append({"row": number, "field": "taxpayer", "message": _("No taxpayer “%(v)s”.") % {"v": row["taxpayer"]}})
+            errors.append(
+                {"row": number, "field": "taxpayer", "message": _("No taxpayer “%(v)s”.") % {"v": row["taxpayer"]}}
+            )
         if row["item"] not in known_items:
             errors.append({"row": number, "field": "item", "message": _("Unknown item “%(v)s”.") % {"v": row["item"]}})
         if number % PROGRESS_EVERY == 0:
             _save(batch, processed_rows=number - 1)
     if errors:
-        _move(batch, UploadBatch.State.VALIDATING, state=UploadBatch.State.FAILED, errors=errors,
-              processed_rows=batch.total_rows, finished_at=timezone.now())
+        _move(
+            batch,
+            UploadBatch.State.VALIDATING,
+            state=UploadBatch.State.FAILED,
+            errors=errors,
+            processed_rows=batch.total_rows,
+            finished_at=timezone.now(),
+        )
         return _reload(batch)
     if not _move(batch, UploadBatch.State.VALIDATING, state=UploadBatch.State.IMPORTING, processed_rows=0):
         return _reload(batch)
@@ -234,16 +265,27 @@ def _check_and_import(batch: UploadBatch) -> UploadBatch:
                 return _reload(batch)  # settled as interrupted in the instant before the lock
             for index, row in enumerate(batch.rows, start=1):
                 _task, was_merged = task_intake(
-                    actor=batch.uploaded_by, source=row["source"], taxpayer=row["taxpayer"], item=row["item"],
-                    notes=row["notes"], batch=str(batch.pk),
+                    actor=batch.uploaded_by,
+                    source=row["source"],
+                    taxpayer=row["taxpayer"],
+                    item=row["item"],
+                    notes=row["notes"],
+                    batch=str(batch.pk),
                 )
                 merged += was_merged
                 created += not was_merged
                 if index % PROGRESS_EVERY == 0:
                     cache.set(progress_key(batch.pk), index, 3600)
             # In the import's own transaction: `importing` after it ends means nothing was imported.
-            _save(batch, state=UploadBatch.State.DONE, processed_rows=batch.total_rows, created_count=created,
-                  merged_count=merged, rows=[], finished_at=timezone.now())
+            _save(
+                batch,
+                state=UploadBatch.State.DONE,
+                processed_rows=batch.total_rows,
+                created_count=created,
+                merged_count=merged,
+                rows=[],
+                finished_at=timezone.now(),
+            )
     except InvalidInput as exc:
         # A row went bad between the check and the import (e.g. an item was deactivated).
         cache.delete(progress_key(batch.pk))

@@ -10,7 +10,6 @@ def make_row(apps, schema_editor) -> None:
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
         ("routing", "0006_reference_foreign_keys"),
     ]
