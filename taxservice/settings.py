@@ -198,7 +198,8 @@ TAXSERVICE_ROBOT_BATCH = env_int("TAXSERVICE_ROBOT_BATCH", 1000)
 TAXSERVICE_ROBOT_SWEEP_SECONDS = env_int("TAXSERVICE_ROBOT_SWEEP_SECONDS", 60)
 CELERY_BEAT_SCHEDULE = {
     "robot-sweep": {
-        "task": "taxservice.workflow.routing.tasks.robot_sweep",
+        # scheduling.ROBOT_SWEEP (the settings cannot import it); tests/test_scheduling.py checks.
+        "task": "taxservice.routing.tasks.robot_sweep",
         "schedule": TAXSERVICE_ROBOT_SWEEP_SECONDS,
         "kwargs": {"trigger": "sweep"},
     }
