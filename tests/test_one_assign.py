@@ -19,7 +19,7 @@ from taxservice.catalogue.models import HandlingList
 from taxservice.org.models import Staff, Team, Tier
 from taxservice.workflow.cases import assignments
 from taxservice.workflow.cases import services as case_services
-from taxservice.workflow.cases.models import Notification, Task, TaskAssignment, TaskTransition
+from taxservice.workflow.cases.models import Notification, Task, TaskAssignment, TaskIntake, TaskTransition
 from taxservice.workflow.routing import services as routing_services
 from taxservice.workflow.routing.models import DispatchDecision, HubAlert
 from tests.factories import ItemFactory, TaxpayerFactory
@@ -32,6 +32,7 @@ def snapshot(tasks: list[Task]) -> dict[str, list]:
     index = {task.pk: n for n, task in enumerate(tasks)}
     ids = list(index)
     decision_of = {pk: index[task_id] for pk, task_id in DispatchDecision.objects.filter(task_id__in=ids).values_list("pk", "task_id")}
+    intake_of = {pk: index[task_id] for pk, task_id in TaskIntake.objects.filter(task_id__in=ids).values_list("pk", "task_id")}
     log_of = {
         pk: (index[task_id], name)
         for pk, task_id, name in TaskTransition.objects.filter(task_id__in=ids).values_list("pk", "task_id", "transition")
@@ -43,7 +44,8 @@ def snapshot(tasks: list[Task]) -> dict[str, list]:
         return message
 
     def details(value: dict) -> dict:
-        return {**value, "decision": decision_of[value["decision"]]} if "decision" in value else value
+        value = {**value, "decision": decision_of[value["decision"]]} if "decision" in value else value
+        return {**value, "intake": intake_of[value["intake"]]} if "intake" in value else value
 
     return {
         "tasks": sorted(
