@@ -135,7 +135,7 @@ class Staff(models.Model):
     open_tasks = models.PositiveIntegerField(
         _("open tasks"), default=0, editable=False,
         help_text=_("Tasks assigned, in progress or awaiting materials or approval: kept by the services "
-                    "(cases.services.staff_adjust_open_tasks), checked by staff_recount_open_tasks."),
+                    "(workflow.cases.assignments.staff_adjust_open_tasks), checked by staff_recount_open_tasks."),
     )
 
     class Meta:
