@@ -40,19 +40,30 @@ PROGRESS_SECONDS = 3.0
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("--tasks", type=int, default=100_000, help="queued tasks to dispatch (default %(default)s)")
     parser.add_argument("--staff", type=int, default=40, help="staff members (default %(default)s)")
     parser.add_argument("--branches", type=int, default=3, help="tax-source branches (default %(default)s)")
     parser.add_argument("--workers", type=int, default=4, help="parallel robot_sweep processes (default %(default)s)")
     parser.add_argument("--batch", type=int, default=None, help="robot_sweep --batch (default: TAXSERVICE_ROBOT_BATCH)")
     parser.add_argument(
-        "--database", default=DEFAULT_DATABASE, help="PostgreSQL URL; the database is dropped and created (default %(default)s)"
+        "--database",
+        default=DEFAULT_DATABASE,
+        help="PostgreSQL URL; the database is dropped and created (default %(default)s)",
     )
-    parser.add_argument("--capacity", type=int, default=10_000, help="capacity of every staff member (default %(default)s)")
-    parser.add_argument("--seed", type=int, default=20240601, help="random seed of the generated data (default %(default)s)")
     parser.add_argument(
-        "--timeout", type=float, default=0, help="stop the dispatch after this many seconds and report the partial rate (0: never)"
+        "--capacity", type=int, default=10_000, help="capacity of every staff member (default %(default)s)"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=20240601, help="random seed of the generated data (default %(default)s)"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=0,
+        help="stop the dispatch after this many seconds and report the partial rate (0: never)",
     )
     parser.add_argument(
         "--analyze-every",
@@ -62,11 +73,20 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "(default: 30 when the server runs with autovacuum off, else 0 = never)",
     )
     parser.add_argument(
-        "--baseline-runs", type=int, default=3, help="time the baseline this many times, each on a fresh reset; the median counts (default %(default)s)"
+        "--baseline-runs",
+        type=int,
+        default=3,
+        help="time the baseline this many times, each on a fresh reset; the median counts (default %(default)s)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the database at the end (default: drop it)")
     args = parser.parse_args(argv)
-    if args.baseline_runs < 1 or args.tasks < 2 or args.staff < 3 + args.branches or args.branches < 1 or args.workers < 1:
+    if (
+        args.baseline_runs < 1
+        or args.tasks < 2
+        or args.staff < 3 + args.branches
+        or args.branches < 1
+        or args.workers < 1
+    ):
         parser.error("need --tasks >= 2, --branches >= 1, --workers >= 1 and --staff >= branches + 3")
     return args
 
@@ -166,7 +186,10 @@ def generate(args: argparse.Namespace) -> World:
     moved_forward = list(Item.objects.filter(moved_forward=True, active=True).order_by("code"))
     city_items = list(
         Item.objects.filter(
-            high_frequency=True, handling_list="assisted", moved_forward=False, team_kind=Team.Kind.ONLINE_PROCESSING,
+            high_frequency=True,
+            handling_list="assisted",
+            moved_forward=False,
+            team_kind=Team.Kind.ONLINE_PROCESSING,
             active=True,
         ).order_by("code")
     )
@@ -177,10 +200,17 @@ def generate(args: argparse.Namespace) -> World:
         # Organisation: the city bureau, a district, a tax-service branch and N tax-source branches.
         city = Branch.objects.create(code="BENCH-CITY", name="市税务局", kind=Branch.Kind.CITY)
         district = Branch.objects.create(code="BENCH-D01", name="城区税务局", kind=Branch.Kind.DISTRICT, parent=city)
-        service = Branch.objects.create(code="BENCH-SVC", name="纳税服务分局", kind=Branch.Kind.SERVICE, parent=district)
+        service = Branch.objects.create(
+            code="BENCH-SVC", name="纳税服务分局", kind=Branch.Kind.SERVICE, parent=district
+        )
         sources = Branch.objects.bulk_create(
             [
-                Branch(code=f"BENCH-SRC{i + 1:02d}", name=f"第{i + 1}税源管理分局", kind=Branch.Kind.SOURCE, parent=district)
+                Branch(
+                    code=f"BENCH-SRC{i + 1:02d}",
+                    name=f"第{i + 1}税源管理分局",
+                    kind=Branch.Kind.SOURCE,
+                    parent=district,
+                )
                 for i in range(args.branches)
             ]
         )
@@ -188,13 +218,21 @@ def generate(args: argparse.Namespace) -> World:
             code="BENCH-POST", name="任务统筹岗", kind=Team.Kind.COORDINATION_POST, tier=Tier.MIDDLE, branch=service
         )
         online = Team.objects.create(
-            code="BENCH-ONLINE", name="市局线上办理团队", kind=Team.Kind.ONLINE_PROCESSING, tier=Tier.MIDDLE, branch=city
+            code="BENCH-ONLINE",
+            name="市局线上办理团队",
+            kind=Team.Kind.ONLINE_PROCESSING,
+            tier=Tier.MIDDLE,
+            branch=city,
         )
         groups = Team.objects.bulk_create(
             [
                 Team(
-                    code=f"BENCH-DISP{i + 1:02d}", name=f"{src.name}派驻组", kind=Team.Kind.DISPATCHED, tier=Tier.MIDDLE,
-                    branch=service, home_branch=src,
+                    code=f"BENCH-DISP{i + 1:02d}",
+                    name=f"{src.name}派驻组",
+                    kind=Team.Kind.DISPATCHED,
+                    tier=Tier.MIDDLE,
+                    branch=service,
+                    home_branch=src,
                 )
                 for i, src in enumerate(sources)
             ]
@@ -219,7 +257,9 @@ def generate(args: argparse.Namespace) -> World:
 
         world.moved_forward_tasks = args.tasks // 2
         world.city_tasks = args.tasks - world.moved_forward_tasks
-        heaviest = max(world.city_tasks / online_size, *(world.moved_forward_tasks / args.branches / s for s in per_group))
+        heaviest = max(
+            world.city_tasks / online_size, *(world.moved_forward_tasks / args.branches / s for s in per_group)
+        )
         capacity = args.capacity
         if heaviest * 1.2 > capacity:
             capacity = min(32767, int(heaviest * 1.5))
@@ -239,7 +279,9 @@ def generate(args: argparse.Namespace) -> World:
         Staff.teams.through.objects.bulk_create(
             [Staff.teams.through(staff_id=s.pk, team_id=team.pk) for s, (team, _h, _r) in zip(staff, plan, strict=True)]
         )
-        StaffRole.objects.bulk_create([StaffRole(staff=s, role=role) for s, (_t, _h, role) in zip(staff, plan, strict=True)])
+        StaffRole.objects.bulk_create(
+            [StaffRole(staff=s, role=role) for s, (_t, _h, role) in zip(staff, plan, strict=True)]
+        )
         world.staff_count = len(staff)
         members: dict[int, list[int]] = {}
         for s, (team, _h, _r) in zip(staff, plan, strict=True):
@@ -265,13 +307,22 @@ def generate(args: argparse.Namespace) -> World:
     say(f"organisation: {args.branches} source branches, {world.staff_count} staff, {world.taxpayer_count} taxpayers")
 
     # Tasks: distinct (taxpayer, item) pairs, as intake merging keeps them for open tasks.
-    if world.moved_forward_tasks > taxpayer_count * len(moved_forward) or world.city_tasks > taxpayer_count * len(city_items):
+    if world.moved_forward_tasks > taxpayer_count * len(moved_forward) or world.city_tasks > taxpayer_count * len(
+        city_items
+    ):
         raise SystemExit("not enough distinct (taxpayer, item) pairs for that many tasks")
     jobs: list[tuple[int, int, int, str]] = []  # (taxpayer, item, team, source)
     for pair in rng.sample(range(taxpayer_count * len(moved_forward)), world.moved_forward_tasks):
         taxpayer_id, branch_id = taxpayer_rows[pair // len(moved_forward)]
         item = moved_forward[pair % len(moved_forward)]
-        jobs.append((taxpayer_id, item.pk, world.group_of_branch[branch_id], rng.choice(["business", "data_governance", "risk"])))
+        jobs.append(
+            (
+                taxpayer_id,
+                item.pk,
+                world.group_of_branch[branch_id],
+                rng.choice(["business", "data_governance", "risk"]),
+            )
+        )
     for pair in rng.sample(range(taxpayer_count * len(city_items)), world.city_tasks):
         taxpayer_id, _branch = taxpayer_rows[pair // len(city_items)]
         item = city_items[pair % len(city_items)]
@@ -282,8 +333,22 @@ def generate(args: argparse.Namespace) -> World:
     first = now - dt.timedelta(milliseconds=10 * len(jobs)) - dt.timedelta(minutes=1)
     table = Task._meta.db_table
     columns = [
-        "case_id", "taxpayer_id", "item_id", "note", "source", "tier", "team_id", "assignee_id", "state",
-        "auto_dispatch", "has_open_alert", "due_at", "result", "feedback_channel", "created_at", "updated_at",
+        "case_id",
+        "taxpayer_id",
+        "item_id",
+        "note",
+        "source",
+        "tier",
+        "team_id",
+        "assignee_id",
+        "state",
+        "auto_dispatch",
+        "has_open_alert",
+        "due_at",
+        "result",
+        "feedback_channel",
+        "created_at",
+        "updated_at",
     ]
     started = time.perf_counter()
     with connection.cursor() as cursor, transaction.atomic():
@@ -291,13 +356,31 @@ def generate(args: argparse.Namespace) -> World:
             for n, (taxpayer_id, item_id, team_id, source) in enumerate(jobs):
                 created = first + dt.timedelta(milliseconds=10 * n)
                 copy.write_row(
-                    (None, taxpayer_id, item_id, "", source, Tier.MIDDLE, team_id, None, TaskState.QUEUED, True, False,
-                     created + dt.timedelta(days=5), "", "", created, created)
+                    (
+                        None,
+                        taxpayer_id,
+                        item_id,
+                        "",
+                        source,
+                        Tier.MIDDLE,
+                        team_id,
+                        None,
+                        TaskState.QUEUED,
+                        True,
+                        False,
+                        created + dt.timedelta(days=5),
+                        "",
+                        "",
+                        created,
+                        created,
+                    )
                 )
                 if n and n % 25_000 == 0:
                     say(f"  tasks written: {n}")
-    say(f"tasks: {len(jobs)} queued ({world.moved_forward_tasks} moved-forward, {world.city_tasks} city) "
-        f"in {time.perf_counter() - started:.1f} s")
+    say(
+        f"tasks: {len(jobs)} queued ({world.moved_forward_tasks} moved-forward, {world.city_tasks} city) "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
 
     # A few declared conflicts of interest between handlers and taxpayers with queued tasks.
     conflict_rows = []
@@ -378,8 +461,10 @@ def run_dispatch(args: argparse.Namespace, url: str) -> DispatchRun:
                     break
                 if now - last_at >= PROGRESS_SECONDS:
                     left = backlog()
-                    say(f"  backlog {left:>7}  ({(last_left - left) / (now - last_at):7.1f} tasks/s over the last "
-                        f"{now - last_at:.0f} s, {now - started:5.0f} s elapsed)")
+                    say(
+                        f"  backlog {left:>7}  ({(last_left - left) / (now - last_at):7.1f} tasks/s over the last "
+                        f"{now - last_at:.0f} s, {now - started:5.0f} s elapsed)"
+                    )
                     last_left, last_at = left, now
             for i, (proc, out) in enumerate(procs):
                 out.seek(0)
@@ -454,35 +539,77 @@ def check(world: World) -> tuple[list[tuple[str, int | str]], list[tuple[str, li
     t = tables()
     figures: list[tuple[str, int | str]] = [
         ("tasks assigned", scalar(f"SELECT count(*) FROM {t['task']} WHERE state = 'assigned'")),
-        ("tasks still queued for the robot (lost)", scalar(f"SELECT count(*) FROM {t['task']} WHERE state = 'queued' AND auto_dispatch")),
-        ("tasks sent to the coordination post", scalar(f"SELECT count(*) FROM {t['task']} WHERE state = 'queued' AND team_id = %s", [world.post_id])),
-        ("double: tasks with > 1 'assign' log row", scalar(
-            f"SELECT count(*) FROM (SELECT task_id FROM {t['transition']} WHERE transition = 'assign' "
-            f"GROUP BY task_id HAVING count(*) > 1) x")),
-        ("double: tasks with > 1 active assignment", scalar(
-            f"SELECT count(*) FROM (SELECT task_id FROM {t['assignment']} WHERE active GROUP BY task_id HAVING count(*) > 1) x")),
-        ("assignee not a member of the task's team", scalar(
-            f"SELECT count(*) FROM {t['task']} k WHERE k.assignee_id IS NOT NULL AND NOT EXISTS "
-            f"(SELECT 1 FROM {t['staff_teams']} m WHERE m.staff_id = k.assignee_id AND m.team_id = k.team_id)")),
-        ("assigned without an 'assign' log row", scalar(
-            f"SELECT count(*) FROM {t['task']} k WHERE k.state = 'assigned' AND NOT EXISTS "
-            f"(SELECT 1 FROM {t['transition']} r WHERE r.task_id = k.id AND r.transition = 'assign')")),
-        ("assigned without an active assignment row", scalar(
-            f"SELECT count(*) FROM {t['task']} k WHERE k.state = 'assigned' AND NOT EXISTS "
-            f"(SELECT 1 FROM {t['assignment']} a WHERE a.task_id = k.id AND a.active AND a.staff_id = k.assignee_id)")),
-        ("assignee differs from the decision's choice", scalar(
-            f"SELECT count(*) FROM {t['task']} k JOIN {t['decision']} d ON d.task_id = k.id AND d.outcome = 'assigned' "
-            f"WHERE d.chosen_id IS DISTINCT FROM k.assignee_id")),
-        ("territorial-priority violations", scalar(
-            f"SELECT count(*) FROM {t['task']} k JOIN {t['item']} i ON i.id = k.item_id "
-            f"JOIN {t['taxpayer']} p ON p.id = k.taxpayer_id JOIN {t['staff']} s ON s.id = k.assignee_id "
-            f"WHERE i.moved_forward AND s.home_branch_id <> p.competent_branch_id")),
-        ("conflict-of-interest violations", scalar(
-            f"SELECT count(*) FROM {t['task']} k JOIN {t['conflict']} c "
-            f"ON c.staff_id = k.assignee_id AND c.taxpayer_id = k.taxpayer_id")),
-        ("staff whose open-task count is off", scalar(
-            f"SELECT count(*) FROM {t['staff']} s WHERE s.open_tasks <> (SELECT count(*) FROM {t['task']} k "
-            f"WHERE k.assignee_id = s.id AND k.state IN ('assigned', 'in_progress', 'awaiting_materials', 'awaiting_approval'))")),
+        (
+            "tasks still queued for the robot (lost)",
+            scalar(f"SELECT count(*) FROM {t['task']} WHERE state = 'queued' AND auto_dispatch"),
+        ),
+        (
+            "tasks sent to the coordination post",
+            scalar(f"SELECT count(*) FROM {t['task']} WHERE state = 'queued' AND team_id = %s", [world.post_id]),
+        ),
+        (
+            "double: tasks with > 1 'assign' log row",
+            scalar(
+                f"SELECT count(*) FROM (SELECT task_id FROM {t['transition']} WHERE transition = 'assign' "
+                f"GROUP BY task_id HAVING count(*) > 1) x"
+            ),
+        ),
+        (
+            "double: tasks with > 1 active assignment",
+            scalar(
+                f"SELECT count(*) FROM (SELECT task_id FROM {t['assignment']} WHERE active GROUP BY task_id HAVING count(*) > 1) x"
+            ),
+        ),
+        (
+            "assignee not a member of the task's team",
+            scalar(
+                f"SELECT count(*) FROM {t['task']} k WHERE k.assignee_id IS NOT NULL AND NOT EXISTS "
+                f"(SELECT 1 FROM {t['staff_teams']} m WHERE m.staff_id = k.assignee_id AND m.team_id = k.team_id)"
+            ),
+        ),
+        (
+            "assigned without an 'assign' log row",
+            scalar(
+                f"SELECT count(*) FROM {t['task']} k WHERE k.state = 'assigned' AND NOT EXISTS "
+                f"(SELECT 1 FROM {t['transition']} r WHERE r.task_id = k.id AND r.transition = 'assign')"
+            ),
+        ),
+        (
+            "assigned without an active assignment row",
+            scalar(
+                f"SELECT count(*) FROM {t['task']} k WHERE k.state = 'assigned' AND NOT EXISTS "
+                f"(SELECT 1 FROM {t['assignment']} a WHERE a.task_id = k.id AND a.active AND a.staff_id = k.assignee_id)"
+            ),
+        ),
+        (
+            "assignee differs from the decision's choice",
+            scalar(
+                f"SELECT count(*) FROM {t['task']} k JOIN {t['decision']} d ON d.task_id = k.id AND d.outcome = 'assigned' "
+                f"WHERE d.chosen_id IS DISTINCT FROM k.assignee_id"
+            ),
+        ),
+        (
+            "territorial-priority violations",
+            scalar(
+                f"SELECT count(*) FROM {t['task']} k JOIN {t['item']} i ON i.id = k.item_id "
+                f"JOIN {t['taxpayer']} p ON p.id = k.taxpayer_id JOIN {t['staff']} s ON s.id = k.assignee_id "
+                f"WHERE i.moved_forward AND s.home_branch_id <> p.competent_branch_id"
+            ),
+        ),
+        (
+            "conflict-of-interest violations",
+            scalar(
+                f"SELECT count(*) FROM {t['task']} k JOIN {t['conflict']} c "
+                f"ON c.staff_id = k.assignee_id AND c.taxpayer_id = k.taxpayer_id"
+            ),
+        ),
+        (
+            "staff whose open-task count is off",
+            scalar(
+                f"SELECT count(*) FROM {t['staff']} s WHERE s.open_tasks <> (SELECT count(*) FROM {t['task']} k "
+                f"WHERE k.assignee_id = s.id AND k.state IN ('assigned', 'in_progress', 'awaiting_materials', 'awaiting_approval'))"
+            ),
+        ),
         ("dispatch decisions written", scalar(f"SELECT count(*) FROM {t['decision']}")),
         ("notifications written", scalar(f"SELECT count(*) FROM {t['notification']}")),
         ("hub alerts raised", scalar(f"SELECT count(*) FROM {t['alert']}")),
@@ -547,7 +674,7 @@ def remember_rules() -> int:
 
 
 # The bureau's language (LANGUAGE_CODE zh-hans): the robot's notification text, per task.
-MESSAGE = ("'任务 T' || l.task_id || '（' || i.name || '）已分派给您。'")
+MESSAGE = "'任务 T' || l.task_id || '（' || i.name || '）已分派给您。'"
 
 
 def baseline_sql(*, bare: bool) -> str:
@@ -567,17 +694,17 @@ def baseline_sql(*, bare: bool) -> str:
             SELECT m.team_id, m.staff_id, s.open_tasks,
                    row_number() OVER (PARTITION BY m.team_id ORDER BY m.staff_id) - 1 AS slot,
                    count(*) OVER (PARTITION BY m.team_id) AS size
-            FROM {t['staff_teams']} m
-            JOIN {t['staff']} s ON s.id = m.staff_id AND s.on_duty
-            WHERE EXISTS (SELECT 1 FROM {t['role']} r WHERE r.staff_id = m.staff_id AND r.role IN ('team_member', 'expert'))
+            FROM {t["staff_teams"]} m
+            JOIN {t["staff"]} s ON s.id = m.staff_id AND s.on_duty
+            WHERE EXISTS (SELECT 1 FROM {t["role"]} r WHERE r.staff_id = m.staff_id AND r.role IN ('team_member', 'expert'))
         ),
         queue AS (
             SELECT k.id, k.team_id, row_number() OVER (PARTITION BY k.team_id ORDER BY k.created_at, k.id) - 1 AS n
-            FROM {t['task']} k
+            FROM {t["task"]} k
             WHERE k.state = 'queued' AND k.auto_dispatch
         )"""
     update = f"""
-        UPDATE {t['task']} k SET state = 'assigned', assignee_id = m.staff_id, updated_at = now(), has_open_alert = false
+        UPDATE {t["task"]} k SET state = 'assigned', assignee_id = m.staff_id, updated_at = now(), has_open_alert = false
         FROM queue q JOIN members m ON m.team_id = q.team_id AND m.slot = q.n % m.size
         WHERE k.id = q.id AND k.state = 'queued'"""
     if bare:
@@ -590,7 +717,7 @@ def baseline_sql(*, bare: bool) -> str:
         ),
         done AS ({update} RETURNING k.id, k.team_id, k.item_id, k.assignee_id),
         decided AS (
-            INSERT INTO {t['decision']} (task_id, at, actor_id, rule_id, rule_version, team_id, candidates, removed,
+            INSERT INTO {t["decision"]} (task_id, at, actor_id, rule_id, rule_version, team_id, candidates, removed,
                 eligible, loads, chooser, chooser_state, seed, chosen_id, outcome)
             SELECT d.id, now(), NULL, r.rule_id, r.rule_version, d.team_id, g.ids, '[]', g.ids, g.loads, r.chooser,
                 '{{}}', (random() * 281474976710656)::bigint, d.assignee_id, 'assigned'
@@ -598,22 +725,22 @@ def baseline_sql(*, bare: bool) -> str:
             RETURNING id, task_id, chosen_id
         ),
         logged AS (
-            INSERT INTO {t['transition']} (task_id, transition, from_state, to_state, actor_id, at, reason, details)
+            INSERT INTO {t["transition"]} (task_id, transition, from_state, to_state, actor_id, at, reason, details)
             SELECT c.task_id, 'assign', 'queued', 'assigned', NULL, now(), '',
                 jsonb_build_object('assignee', c.chosen_id, 'assignee_name', s.name, 'from_assignee', NULL, 'decision', c.id)
-            FROM decided c JOIN {t['staff']} s ON s.id = c.chosen_id
+            FROM decided c JOIN {t["staff"]} s ON s.id = c.chosen_id
             RETURNING id, task_id, (details ->> 'assignee')::bigint AS staff_id
         ),
         assigned AS (
-            INSERT INTO {t['assignment']} (task_id, staff_id, active, assigned_at, ended_at)
+            INSERT INTO {t["assignment"]} (task_id, staff_id, active, assigned_at, ended_at)
             SELECT id, assignee_id, true, now(), NULL FROM done
         ),
         notified AS (
-            INSERT INTO {t['notification']} (recipient_id, task_id, transition_id, message, created_at, read_at)
+            INSERT INTO {t["notification"]} (recipient_id, task_id, transition_id, message, created_at, read_at)
             SELECT l.staff_id, l.task_id, l.id, {MESSAGE}, now(), NULL
-            FROM logged l JOIN done d ON d.id = l.task_id JOIN {t['item']} i ON i.id = d.item_id
+            FROM logged l JOIN done d ON d.id = l.task_id JOIN {t["item"]} i ON i.id = d.item_id
         )
-        UPDATE {t['staff']} s SET open_tasks = s.open_tasks + c.n
+        UPDATE {t["staff"]} s SET open_tasks = s.open_tasks + c.n
         FROM (SELECT assignee_id, count(*) AS n FROM done GROUP BY assignee_id) c WHERE s.id = c.assignee_id"""
 
 
@@ -628,9 +755,14 @@ def time_baseline(*, bare: bool) -> tuple[int, float]:
     t = tables()
     assigned = scalar(f"SELECT count(*) FROM {t['task']} WHERE state = 'assigned'")
     if not bare:
-        written = [scalar(f"SELECT count(*) FROM {t[name]}") for name in ("decision", "transition", "assignment", "notification")]
+        written = [
+            scalar(f"SELECT count(*) FROM {t[name]}")
+            for name in ("decision", "transition", "assignment", "notification")
+        ]
         if written != [assigned] * 4:
-            say(f"warning: the baseline assigned {assigned} tasks but wrote {written} decision, log, assignment, notification rows")
+            say(
+                f"warning: the baseline assigned {assigned} tasks but wrote {written} decision, log, assignment, notification rows"
+            )
     return assigned, seconds
 
 
@@ -639,9 +771,14 @@ def time_baseline(*, bare: bool) -> tuple[int, float]:
 
 def git_state() -> str:
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no", "--", "taxservice"], cwd=ROOT, capture_output=True, text=True
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", "taxservice"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
         ).stdout.strip()
     except OSError:
         return "unknown"
@@ -651,7 +788,9 @@ def git_state() -> str:
 def robot_runs() -> list[tuple[int, int, int, dict, int]]:
     from taxservice.workflow.routing.models import RobotRun
 
-    return list(RobotRun.objects.order_by("pk").values_list("pk", "dispatched", "skipped", "skipped_reasons", "duration_ms"))
+    return list(
+        RobotRun.objects.order_by("pk").values_list("pk", "dispatched", "skipped", "skipped_reasons", "duration_ms")
+    )
 
 
 def median_run(runs: list[tuple[int, float]]) -> tuple[int, float]:
@@ -687,9 +826,12 @@ def main(argv: list[str]) -> int:
         if args.analyze_every is None:
             args.analyze_every = 0 if autovacuum else 30
         if not autovacuum:
-            say(f"the server runs with autovacuum off; ANALYZE every {args.analyze_every:g} s during the dispatch"
-                if args.analyze_every else "the server runs with autovacuum off and --analyze-every is 0: "
-                "planner statistics stay those of the freshly loaded, unassigned backlog")
+            say(
+                f"the server runs with autovacuum off; ANALYZE every {args.analyze_every:g} s during the dispatch"
+                if args.analyze_every
+                else "the server runs with autovacuum off and --analyze-every is 0: "
+                "planner statistics stay those of the freshly loaded, unassigned backlog"
+            )
         run = run_dispatch(args, url)
         say(f"dispatch finished in {run.seconds:.1f} s ({run.rounds} round(s))")
         runs = robot_runs()
@@ -704,8 +846,10 @@ def main(argv: list[str]) -> int:
                 restored = reset_tasks()
                 rows, seconds = time_baseline(bare=bare)
                 baselines[bare].append((rows, seconds))
-                say(f"baseline {i + 1}/{args.baseline_runs} {'bare UPDATE' if bare else 'same rows, one statement'}: "
-                    f"{rows} tasks in {seconds:.3f} s (reset restored {restored})")
+                say(
+                    f"baseline {i + 1}/{args.baseline_runs} {'bare UPDATE' if bare else 'same rows, one statement'}: "
+                    f"{rows} tasks in {seconds:.3f} s (reset restored {restored})"
+                )
         with connection.cursor() as cursor:
             cursor.execute("SHOW server_version")
             pg_version = cursor.fetchone()[0]
@@ -729,39 +873,62 @@ def main(argv: list[str]) -> int:
     print(f"command:      {command_line}")
     print(f"code:         {git_state()}")
     print(f"database:     PostgreSQL {pg_version}, {database_name(url)} ({'kept' if args.keep else 'dropped'})")
-    print(f"machine:      {os.cpu_count()} CPUs; DJANGO_DEBUG={os.environ.get('DJANGO_DEBUG')}, "
-          f"Celery eager={settings.CELERY_TASK_ALWAYS_EAGER}")
-    print(f"data:         {args.tasks} queued tasks ({world.moved_forward_tasks} moved-forward in {args.branches} dispatched "
-          f"groups, {world.city_tasks} high-frequency in the city online team), {world.staff_count} staff "
-          f"(capacity {world.capacity}), {world.taxpayer_count} taxpayers, {world.conflicts} conflicts; "
-          f"generated in {setup_seconds:.1f} s")
-    print(f"statistics:   autovacuum {'on' if autovacuum else 'off'} on the server; "
-          + (f"ANALYZE of the task tables every {args.analyze_every:g} s during the dispatch "
-             f"({run.analyzes} times, {run.analyze_seconds:.1f} s)" if args.analyze_every else
-             "no ANALYZE during the dispatch (statistics as loaded)"))
-    print(f"dispatch:     {args.workers} × manage.py robot_sweep --batch {batch}, {run.rounds} round(s)"
-          f"{'  ** STOPPED AT THE TIMEOUT: partial run **' if run.timed_out else ''}")
+    print(
+        f"machine:      {os.cpu_count()} CPUs; DJANGO_DEBUG={os.environ.get('DJANGO_DEBUG')}, "
+        f"Celery eager={settings.CELERY_TASK_ALWAYS_EAGER}"
+    )
+    print(
+        f"data:         {args.tasks} queued tasks ({world.moved_forward_tasks} moved-forward in {args.branches} dispatched "
+        f"groups, {world.city_tasks} high-frequency in the city online team), {world.staff_count} staff "
+        f"(capacity {world.capacity}), {world.taxpayer_count} taxpayers, {world.conflicts} conflicts; "
+        f"generated in {setup_seconds:.1f} s"
+    )
+    print(
+        f"statistics:   autovacuum {'on' if autovacuum else 'off'} on the server; "
+        + (
+            f"ANALYZE of the task tables every {args.analyze_every:g} s during the dispatch "
+            f"({run.analyzes} times, {run.analyze_seconds:.1f} s)"
+            if args.analyze_every
+            else "no ANALYZE during the dispatch (statistics as loaded)"
+        )
+    )
+    print(
+        f"dispatch:     {args.workers} × manage.py robot_sweep --batch {batch}, {run.rounds} round(s)"
+        f"{'  ** STOPPED AT THE TIMEOUT: partial run **' if run.timed_out else ''}"
+    )
     print()
     print(f"  {'':34} {'tasks':>8} {'seconds':>9} {'tasks/s':>10}")
     print(f"  {'robot dispatch (wall)':34} {run.dispatched:>8} {run.seconds:>9.2f} {dispatch_rate:>10.1f}")
-    print(f"  {'baseline: same rows, one statement':34} {base_rows:>8} {base_seconds:>9.3f} {baseline_rate:>10.1f}"
-          f"   runs: {', '.join(f'{sec:.3f}' for _n, sec in baselines[False])} s")
-    print(f"  {'(info) bare task UPDATE':34} {bare_rows:>8} {bare_seconds:>9.3f} {rate(bare_rows, bare_seconds):>10.1f}"
-          f"   runs: {', '.join(f'{sec:.3f}' for _n, sec in baselines[True])} s")
+    print(
+        f"  {'baseline: same rows, one statement':34} {base_rows:>8} {base_seconds:>9.3f} {baseline_rate:>10.1f}"
+        f"   runs: {', '.join(f'{sec:.3f}' for _n, sec in baselines[False])} s"
+    )
+    print(
+        f"  {'(info) bare task UPDATE':34} {bare_rows:>8} {bare_seconds:>9.3f} {rate(bare_rows, bare_seconds):>10.1f}"
+        f"   runs: {', '.join(f'{sec:.3f}' for _n, sec in baselines[True])} s"
+    )
     print()
-    print(f"  ratio dispatch / baseline = {ratio:.5f}   target >= {TARGET_RATIO}: "
-          f"{'MET' if ratio >= TARGET_RATIO else 'NOT MET'}")
-    print(f"  ratio dispatch / bare UPDATE = {dispatch_rate / rate(bare_rows, bare_seconds):.5f} "
-          "(information only: the baseline of earlier rounds)")
+    print(
+        f"  ratio dispatch / baseline = {ratio:.5f}   target >= {TARGET_RATIO}: "
+        f"{'MET' if ratio >= TARGET_RATIO else 'NOT MET'}"
+    )
+    print(
+        f"  ratio dispatch / bare UPDATE = {dispatch_rate / rate(bare_rows, bare_seconds):.5f} "
+        "(information only: the baseline of earlier rounds)"
+    )
     if runs:
-        print(f"  time inside robot_run, summed over workers: {robot_ms / 1000:.1f} s "
-              f"(wall × workers = {run.seconds * args.workers:.1f} s; the rest is process start-up and exit)")
+        print(
+            f"  time inside robot_run, summed over workers: {robot_ms / 1000:.1f} s "
+            f"(wall × workers = {run.seconds * args.workers:.1f} s; the rest is process start-up and exit)"
+        )
     print()
     print("Robot runs (RobotRun rows):")
     for pk, dispatched, skipped, reasons, ms in runs:
         why = f"  skipped: {reasons}" if reasons else ""
-        print(f"  #{pk:<4} dispatched {dispatched:>7}  skipped {skipped:>5}  {ms / 1000:8.1f} s  "
-              f"{rate(dispatched, ms / 1000):8.1f} tasks/s{why}")
+        print(
+            f"  #{pk:<4} dispatched {dispatched:>7}  skipped {skipped:>5}  {ms / 1000:8.1f} s  "
+            f"{rate(dispatched, ms / 1000):8.1f} tasks/s{why}"
+        )
     if run.timed_out:
         print("  (workers stopped at the timeout log no RobotRun; their committed batches count in the wall figure)")
     for failure in run.failures:
@@ -771,8 +938,10 @@ def main(argv: list[str]) -> int:
     for name, value in figures:
         print(f"  {name:45} {value:>8}")
     if run.timed_out:
-        print(f"  (the run was stopped: the {lost} tasks still queued are unfinished, not lost; notifications of the "
-              "batches committed just before the stop may be missing: eager Celery writes them after the commit)")
+        print(
+            f"  (the run was stopped: the {lost} tasks still queued are unfinished, not lost; notifications of the "
+            "batches committed just before the stop may be missing: eager Celery writes them after the commit)"
+        )
     print()
     print("Load per handling member, by team (assigned tasks):")
     print(f"  {'team':16} {'members':>7} {'assigned':>9} {'min':>7} {'max':>7} {'mean':>9} {'stdev':>8} {'cv':>7}")
@@ -780,7 +949,9 @@ def main(argv: list[str]) -> int:
         mean = statistics.fmean(counts)
         stdev = statistics.pstdev(counts)
         cv = f"{stdev / mean:.3f}" if mean else "-"
-        print(f"  {name:16} {len(counts):>7} {sum(counts):>9} {min(counts):>7} {max(counts):>7} {mean:>9.1f} {stdev:>8.1f} {cv:>7}")
+        print(
+            f"  {name:16} {len(counts):>7} {sum(counts):>9} {min(counts):>7} {max(counts):>7} {mean:>9.1f} {stdev:>8.1f} {cv:>7}"
+        )
     print()
     print("Worker output:")
     for output in run.outputs:

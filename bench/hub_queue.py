@@ -40,7 +40,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tasks", type=int, default=1_000_000, help="queued tasks (default %(default)s)")
     parser.add_argument("--repeat", type=int, default=5, help="timed runs of each measurement (default %(default)s)")
-    parser.add_argument("--database", default=generator.DEFAULT_DATABASE, help="dropped and created (default %(default)s)")
+    parser.add_argument(
+        "--database", default=generator.DEFAULT_DATABASE, help="dropped and created (default %(default)s)"
+    )
     parser.add_argument("--seed", type=int, default=20240601)
     parser.add_argument("--keep", action="store_true", help="keep the database at the end")
     args = parser.parse_args(argv)
@@ -100,6 +102,7 @@ def main(argv: list[str]) -> int:
                 qs = selectors.hub_tasks(staff=coordinator, filters={}, clock=clock)
                 paged = IdFirstPaginator(qs, PAGE_SIZE).page(number)
                 list(paged.object_list)
+
             return work
 
         def facets() -> None:
@@ -131,8 +134,10 @@ def main(argv: list[str]) -> int:
     base_ms = results[0][1]
     print()
     print("=" * 78)
-    print(f"Hub list benchmark: {total} queued tasks (1% with an open alert), page size {PAGE_SIZE}, "
-          f"median of {args.repeat}")
+    print(
+        f"Hub list benchmark: {total} queued tasks (1% with an open alert), page size {PAGE_SIZE}, "
+        f"median of {args.repeat}"
+    )
     print(f"command:  {' '.join([sys.executable, *sys.argv])}")
     print(f"code:     {generator.git_state()}")
     print()

@@ -31,11 +31,18 @@ def snapshot(tasks: list[Task]) -> dict[str, list]:
     """Every row the assignment may write about these tasks, with ids and times taken out."""
     index = {task.pk: n for n, task in enumerate(tasks)}
     ids = list(index)
-    decision_of = {pk: index[task_id] for pk, task_id in DispatchDecision.objects.filter(task_id__in=ids).values_list("pk", "task_id")}
-    intake_of = {pk: index[task_id] for pk, task_id in TaskIntake.objects.filter(task_id__in=ids).values_list("pk", "task_id")}
+    decision_of = {
+        pk: index[task_id]
+        for pk, task_id in DispatchDecision.objects.filter(task_id__in=ids).values_list("pk", "task_id")
+    }
+    intake_of = {
+        pk: index[task_id] for pk, task_id in TaskIntake.objects.filter(task_id__in=ids).values_list("pk", "task_id")
+    }
     log_of = {
         pk: (index[task_id], name)
-        for pk, task_id, name in TaskTransition.objects.filter(task_id__in=ids).values_list("pk", "task_id", "transition")
+        for pk, task_id, name in TaskTransition.objects.filter(task_id__in=ids).values_list(
+            "pk", "task_id", "transition"
+        )
     }
 
     def text(message: str) -> str:
@@ -56,9 +63,9 @@ def snapshot(tasks: list[Task]) -> dict[str, list]:
         ),
         "log": sorted(
             (index[task_id], name, src, dst, actor, reason, repr(sorted(details(value).items())))
-            for task_id, name, src, dst, actor, reason, value in TaskTransition.objects.filter(task_id__in=ids).values_list(
-                "task_id", "transition", "from_state", "to_state", "actor_id", "reason", "details"
-            )
+            for task_id, name, src, dst, actor, reason, value in TaskTransition.objects.filter(
+                task_id__in=ids
+            ).values_list("task_id", "transition", "from_state", "to_state", "actor_id", "reason", "details")
         ),
         "assignments": sorted(
             (index[task_id], staff_id, active, ended is None)
@@ -75,8 +82,20 @@ def snapshot(tasks: list[Task]) -> dict[str, list]:
         "decisions": sorted(
             (index[row[0]], *(repr(value) for value in row[1:]))
             for row in DispatchDecision.objects.filter(task_id__in=ids).values_list(
-                "task_id", "actor_id", "rule_id", "rule_version", "team_id", "candidates", "removed", "eligible", "loads",
-                "chooser", "chooser_state", "seed", "chosen_id", "outcome",
+                "task_id",
+                "actor_id",
+                "rule_id",
+                "rule_version",
+                "team_id",
+                "candidates",
+                "removed",
+                "eligible",
+                "loads",
+                "chooser",
+                "chooser_state",
+                "seed",
+                "chosen_id",
+                "outcome",
             )
         ),
         "alerts": sorted(
@@ -146,8 +165,12 @@ def test_the_robots_batch_writes_what_dispatching_each_task_writes(
     org, monkeypatch, django_capture_on_commit_callbacks
 ):
     hot = ItemFactory(
-        code="H001", name="高频事项", handling_list=HandlingList.ASSISTED, tier=Tier.MIDDLE,
-        team_kind=Team.Kind.ONLINE_PROCESSING, high_frequency=True,
+        code="H001",
+        name="高频事项",
+        handling_list=HandlingList.ASSISTED,
+        tier=Tier.MIDDLE,
+        team_kind=Team.Kind.ONLINE_PROCESSING,
+        high_frequency=True,
     )
     seeds = {"next": 0}
 
@@ -163,7 +186,9 @@ def test_the_robots_batch_writes_what_dispatching_each_task_writes(
         tasks = []
         for _ in range(4):
             task, _merged = routing_services.task_intake(
-                actor=org.integrator, source="business", taxpayer=TaxpayerFactory(competent_branch=org.source).credit_code,
+                actor=org.integrator,
+                source="business",
+                taxpayer=TaxpayerFactory(competent_branch=org.source).credit_code,
                 item=hot.code,
             )
             tasks.append(task)

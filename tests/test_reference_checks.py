@@ -38,10 +38,18 @@ def test_the_project_has_the_references_this_checks():
     labels = {f"{model._meta.label}.{field.name}" for model, field in REFERENCES}
     # The eleven that once had no constraint, and a many-to-many table's.
     assert {
-        "cases.Notification.recipient", "cases.Notification.task", "cases.Notification.transition",
-        "routing.DispatchDecision.actor", "routing.DispatchDecision.rule", "routing.DispatchDecision.team",
-        "routing.DispatchDecision.chosen", "routing.DispatchDecision.task", "cases.TaskTransition.task",
-        "cases.TaskAssignment.task", "cases.TaskAssignment.staff", "org.Staff_teams.team",
+        "cases.Notification.recipient",
+        "cases.Notification.task",
+        "cases.Notification.transition",
+        "routing.DispatchDecision.actor",
+        "routing.DispatchDecision.rule",
+        "routing.DispatchDecision.team",
+        "routing.DispatchDecision.chosen",
+        "routing.DispatchDecision.task",
+        "cases.TaskTransition.task",
+        "cases.TaskAssignment.task",
+        "cases.TaskAssignment.staff",
+        "org.Staff_teams.team",
     } <= labels
 
 
@@ -54,7 +62,9 @@ def test_every_reference_is_a_foreign_key_in_the_database(db, model, field):
         constraints = connection.introspection.get_constraints(cursor, model._meta.db_table)
     target = (field.related_model._meta.db_table, field.target_field.column)
     assert [
-        name for name, info in constraints.items() if info["columns"] == [field.column] and info["foreign_key"] == target
+        name
+        for name, info in constraints.items()
+        if info["columns"] == [field.column] and info["foreign_key"] == target
     ], f"no foreign key on {model._meta.db_table}.{field.column} → {target[0]}.{target[1]}"
 
 
@@ -64,7 +74,10 @@ def test_a_decision_that_chose_nobody_is_refused(org, open_case):
     services.task_transition(task_id=task.pk, actor=org.clerk, name="transfer")
     task.refresh_from_db()
     decision = {
-        "task_id": task.pk, "at": timezone.now(), "team_id": task.team_id, "chooser": "random",
+        "task_id": task.pk,
+        "at": timezone.now(),
+        "team_id": task.team_id,
+        "chooser": "random",
         "outcome": DispatchDecision.Outcome.ASSIGNED,
     }
     # Deferred foreign keys are checked at the commit, on both databases.

@@ -62,12 +62,17 @@ def test_raw_json_is_written_as_it_is_and_returning_false_writes_without_ids(tas
     fields = ("task_id", "transition", "from_state", "to_state", "at", "reason", "details")
     before = TaskTransition.objects.count()
     shared = RawJSON('{"shared":[3,2,1]}')
-    assert insert_rows(TaskTransition, fields, [(task.pk, "x", "", "queued", timezone.now(), "", shared)] * 2,
-                       returning=False) == []
+    assert (
+        insert_rows(
+            TaskTransition, fields, [(task.pk, "x", "", "queued", timezone.now(), "", shared)] * 2, returning=False
+        )
+        == []
+    )
     assert TaskTransition.objects.count() == before + 2
-    assert list(TaskTransition.objects.filter(transition="x").values_list("details", flat=True)) == [
-        {"shared": [3, 2, 1]}
-    ] * 2
+    assert (
+        list(TaskTransition.objects.filter(transition="x").values_list("details", flat=True))
+        == [{"shared": [3, 2, 1]}] * 2
+    )
 
 
 def test_the_in_ids_lookup_matches_in_on_plain_and_foreign_key_fields(org, task):

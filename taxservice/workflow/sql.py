@@ -231,8 +231,11 @@ def _assign_queued_pg(pairs: Sequence[tuple[int, int]], *, now: dt.datetime) -> 
             f"FROM unnest(%s::bigint[], %s::bigint[]) AS v(task_id, staff_id) "
             f"WHERE {table}.id = v.task_id AND {table}.state = %s",
             [
-                TaskState.ASSIGNED, now, id_array(task_id for task_id, _staff in pairs),
-                id_array(staff_id for _task, staff_id in pairs), TaskState.QUEUED,
+                TaskState.ASSIGNED,
+                now,
+                id_array(task_id for task_id, _staff in pairs),
+                id_array(staff_id for _task, staff_id in pairs),
+                TaskState.QUEUED,
             ],
         )
         return cursor.rowcount
@@ -324,7 +327,8 @@ def _assignments_of_pairs_orm(pairs: list[tuple[int, int]]) -> list[tuple[int, i
     wanted = set(pairs)
     rows = (
         TaskAssignment.objects.filter(
-            task__taxpayer_id__in={taxpayer for taxpayer, _item in wanted}, task__item_id__in={item for _t, item in wanted}
+            task__taxpayer_id__in={taxpayer for taxpayer, _item in wanted},
+            task__item_id__in={item for _t, item in wanted},
         )
         .order_by("assigned_at", "id")
         .values_list("task__taxpayer_id", "task__item_id", "task_id", "staff_id")

@@ -60,7 +60,10 @@ def staff_recount_open_tasks(staff_ids: list[int] | None = None) -> int:
     staff = Staff.objects.all() if staff_ids is None else Staff.objects.filter(pk__in=staff_ids)
     counts = dict(
         Task.objects.filter(assignee__isnull=False, state__in=LOAD_STATES)
-        .values("assignee_id").annotate(n=Count("id")).order_by().values_list("assignee_id", "n")
+        .values("assignee_id")
+        .annotate(n=Count("id"))
+        .order_by()
+        .values_list("assignee_id", "n")
     )
     wrong = [person for person in staff.only("pk", "open_tasks") if person.open_tasks != counts.get(person.pk, 0)]
     for person in wrong:
@@ -116,7 +119,13 @@ def tasks_assign_bulk(*, actor: Staff | None, rows: list[BulkAssignment]) -> dic
         ("task_id", "transition", "from_state", "to_state", "actor_id", "at", "reason", "details"),
         [
             (
-                row.task_id, "assign", TaskState.QUEUED, TaskState.ASSIGNED, actor_id, now, "",
+                row.task_id,
+                "assign",
+                TaskState.QUEUED,
+                TaskState.ASSIGNED,
+                actor_id,
+                now,
+                "",
                 {"assignee": row.staff_id, "assignee_name": row.staff_name, "from_assignee": None, **row.details},
             )
             for row in rows

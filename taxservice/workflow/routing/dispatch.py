@@ -43,16 +43,30 @@ class TaskRef:
 
     # Names for Task.objects.values_list, in field order.
     FIELDS = (
-        "id", "team_id", "taxpayer_id", "item_id", "source", "taxpayer__classification",
-        "taxpayer__grade", "taxpayer__competent_branch_id", "has_open_alert",
+        "id",
+        "team_id",
+        "taxpayer_id",
+        "item_id",
+        "source",
+        "taxpayer__classification",
+        "taxpayer__grade",
+        "taxpayer__competent_branch_id",
+        "has_open_alert",
     )
 
     @classmethod
     def of(cls, task: Task) -> TaskRef:
         taxpayer = task.taxpayer
         return cls(
-            task.pk, task.team_id, task.taxpayer_id, task.item_id, task.source,
-            taxpayer.classification, taxpayer.grade, taxpayer.competent_branch_id, task.has_open_alert,
+            task.pk,
+            task.team_id,
+            task.taxpayer_id,
+            task.item_id,
+            task.source,
+            taxpayer.classification,
+            taxpayer.grade,
+            taxpayer.competent_branch_id,
+            task.has_open_alert,
         )
 
 
@@ -151,8 +165,12 @@ class BatchContext:
                 keep("membership", lambda m: None if m.handling else {"code": REASON_NO_HANDLING_ROLE})
             if "on_duty" in filters:
                 keep("on_duty", lambda m: None if m.on_duty else {"code": REASON_OFF_DUTY})
-                keep("on_duty", lambda m: None if m.pk not in self.leaves
-                     else {"code": REASON_ON_LEAVE, "until": self.leaves[m.pk].isoformat()})
+                keep(
+                    "on_duty",
+                    lambda m: None
+                    if m.pk not in self.leaves
+                    else {"code": REASON_ON_LEAVE, "until": self.leaves[m.pk].isoformat()},
+                )
                 keep("on_duty", lambda m: None if self.in_hours else {"code": REASON_OUTSIDE_HOURS})
             self._static[key] = (removed, alive)
         return self._static[key]
@@ -329,5 +347,3 @@ def replay(decision: DispatchDecision) -> int | None:
         seed=decision.seed,
         state=dict(decision.chooser_state),
     )
-
-

@@ -213,10 +213,17 @@ class DispatchDecision(models.Model):
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="dispatch_decisions")
     at = models.DateTimeField(_("at"), default=timezone.now)
     actor = models.ForeignKey(
-        Staff, null=True, blank=True, on_delete=models.PROTECT, related_name="+", help_text=_("Empty: the robot."),
+        Staff,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("Empty: the robot."),
         db_index=False,
     )
-    rule = models.ForeignKey(RoutingRule, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False)
+    rule = models.ForeignKey(
+        RoutingRule, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     rule_version = models.PositiveIntegerField(null=True, blank=True)
     team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False)
     candidates = models.JSONField(_("candidates"), default=list, help_text=_("Staff ids of the team, in id order."))
