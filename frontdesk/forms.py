@@ -39,7 +39,7 @@ class TaxpayerRegisterForm(ServiceErrorsMixin, forms.Form):
     )
     grade = forms.ChoiceField(label=_("Credit grade"), choices=Taxpayer.Grade.choices, initial=Taxpayer.Grade.B)
 
-    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+    def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         branches = Branch.objects.filter(kind=Branch.Kind.SOURCE).order_by("code").values_list("code", "name")
         self.fields["competent_branch"].choices = [("", "—")] + [(code, f"{name} ({code})") for code, name in branches]
@@ -60,7 +60,7 @@ class CaseOpenForm(ServiceErrorsMixin, forms.Form):
     # Rendered by the chosen-items box, not as a widget; here so item errors have a place.
     items = forms.Field(label=_("Items asked for"), required=False, widget=forms.MultipleHiddenInput)
 
-    def __init__(self, *args, halls: list[Branch], **kwargs) -> None:  # noqa: ANN002, ANN003
+    def __init__(self, *args, halls: list[Branch], **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["hall"].choices = [("", "—")] + [(hall.code, hall.name) for hall in halls]
         self.fields["hall"].widget.attrs["required"] = "required"

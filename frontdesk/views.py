@@ -123,7 +123,7 @@ def chosen_items(request: HttpRequest, staff: Staff) -> HttpResponse:
     return response
 
 
-def _chosen_items(data) -> list[Item]:  # noqa: ANN001 - a QueryDict
+def _chosen_items(data) -> list[Item]:  # a QueryDict
     """The items named by repeated `items` values, in that order, each with its `note_<code>`.
 
     Unknown codes are kept (as unsaved items) so the service can name them in its error.

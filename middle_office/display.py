@@ -49,7 +49,7 @@ _CHOICES = {
 }
 
 
-def value_label(name: str, value, *, items: dict[int, str], districts: dict[int, str]) -> str:  # noqa: ANN001
+def value_label(name: str, value, *, items: dict[int, str], districts: dict[int, str]) -> str:
     """One snapshot value as a person reads it."""
     if name == "filters":
         return "、".join(filter_label(f) for f in value or []) or _("none")
@@ -95,7 +95,7 @@ class ChangeRow:
     fields: list[FieldChange]
 
 
-def change_rows(changes) -> list[ChangeRow]:  # noqa: ANN001 - an iterable of RoutingRuleChange
+def change_rows(changes) -> list[ChangeRow]:  # an iterable of RoutingRuleChange
     """Each change with the fields it changed, before → after. Items and districts by one query each."""
     changes = list(changes)
     item_ids, district_ids = set(), set()
@@ -132,6 +132,7 @@ def change_rows(changes) -> list[ChangeRow]:  # noqa: ANN001 - an iterable of Ro
 
 
 # --- robot runs -------------------------------------------------------------------------------
+
 
 def skip_reason_label(reason: str) -> str:
     """The robot's skip reasons (codes from routing.services._skip_reason) in the reader's language."""

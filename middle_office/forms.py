@@ -30,7 +30,7 @@ class QueueFilterForm(forms.Form):
     handling_list = forms.ChoiceField(label=_("List"), required=False)
     tier = forms.ChoiceField(label=_("Tier"), required=False)
 
-    def __init__(self, *args, teams: list[Team], **kwargs) -> None:  # noqa: ANN002, ANN003
+    def __init__(self, *args, teams: list[Team], **kwargs) -> None:
         super().__init__(*args, **kwargs)
         everything = [("", _("All"))]
         self.fields["state"].choices = everything + [(state.value, state.label) for state in QUEUE_STATES]
@@ -57,7 +57,9 @@ class HubFilterForm(forms.Form):
     age = forms.ChoiceField(label=_("Age"), required=False)
     due = forms.ChoiceField(label=_("Due"), required=False)
     # Sends "true", as the facet links do (a checkbox's default "on" is not a value the parser knows).
-    alerts = forms.BooleanField(label=_("Alerts only"), required=False, widget=forms.CheckboxInput(attrs={"value": "true"}))
+    alerts = forms.BooleanField(
+        label=_("Alerts only"), required=False, widget=forms.CheckboxInput(attrs={"value": "true"})
+    )
 
     def __init__(self, *args, teams: list[Team], **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -85,9 +87,13 @@ class HubFilterForm(forms.Form):
                 value = clean_hub_filters({name: raw}).get(name)
             except ValueError:
                 self.problems.append(
-                    str(_("The filter “%(filter)s” cannot be “%(value)s”; it was left out.") % {
-                        "filter": field.label, "value": raw,
-                    })
+                    str(
+                        _("The filter “%(filter)s” cannot be “%(value)s”; it was left out.")
+                        % {
+                            "filter": field.label,
+                            "value": raw,
+                        }
+                    )
                 )
                 continue
             if value:
@@ -102,7 +108,7 @@ class IdListField(forms.Field):
     widget = forms.MultipleHiddenInput
     default_error_messages = {"required": _("Tick at least one task."), "invalid": _("Unknown task number.")}
 
-    def to_python(self, value) -> list[int]:  # noqa: ANN001
+    def to_python(self, value) -> list[int]:
         if not value:
             return []
         try:
@@ -124,7 +130,7 @@ class BulkForm(ServiceErrorsMixin, forms.Form):
     team = forms.ChoiceField(label=_("Send to team"), required=False)
     reason = forms.CharField(label=_("Reason"), required=False, max_length=500)
 
-    def __init__(self, *args, staff_on_duty: list[Staff], teams: list[Team], **kwargs) -> None:  # noqa: ANN002, ANN003
+    def __init__(self, *args, staff_on_duty: list[Staff], teams: list[Team], **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.refusals: list[str] = []
         self.fields["assignee"].choices = [("", "—")] + assignee_groups(staff_on_duty)
@@ -142,8 +148,9 @@ class BulkForm(ServiceErrorsMixin, forms.Form):
         if spec is not None:
             # The spec's required inputs, said once here rather than once per task by the service.
             try:
-                transitions.check_required(spec, {"reason": data.get("reason"), "team": data.get("team"),
-                                                  "assignee": data.get("assignee")})
+                transitions.check_required(
+                    spec, {"reason": data.get("reason"), "team": data.get("team"), "assignee": data.get("assignee")}
+                )
             except ServiceError as error:
                 self.add_service_error(error)
         return data
@@ -252,7 +259,7 @@ class RuleForm(ServiceErrorsMixin, forms.Form):
     )
     GIVES_FIELDS = ("target", "team_kind", "tier", "chooser", "filters", "auto_dispatch")
 
-    def __init__(self, *args, rule: RoutingRule | None, districts: list[Branch], **kwargs) -> None:  # noqa: ANN002, ANN003
+    def __init__(self, *args, rule: RoutingRule | None, districts: list[Branch], **kwargs) -> None:
         kwargs.setdefault(
             "initial",
             rule_initial(rule)

@@ -76,10 +76,10 @@ can_push_tasks = _rule(
 can_dispatch = _rule(
     "can_dispatch", {R.COORDINATOR, R.BRANCH_CHIEF, R.ADMIN}, _("Only coordinators and branch chiefs dispatch tasks.")
 )
-can_pause_robot = _rule(
-    "can_pause_robot", {R.COORDINATOR, R.ADMIN}, _("Only coordinators pause or resume the robot.")
+can_pause_robot = _rule("can_pause_robot", {R.COORDINATOR, R.ADMIN}, _("Only coordinators pause or resume the robot."))
+can_edit_rules = _rule(
+    "can_edit_rules", {R.COORDINATOR, R.ADMIN}, _("Only coordinators and administrators edit routing rules.")
 )
-can_edit_rules = _rule("can_edit_rules", {R.COORDINATOR, R.ADMIN}, _("Only coordinators and administrators edit routing rules."))
 can_upload_tasks = _rule("can_upload_tasks", {R.COORDINATOR, R.ADMIN}, _("Only coordinators upload tasks."))
 can_set_others_duty = _rule(
     "can_set_others_duty",

@@ -15,7 +15,7 @@ from rest_framework.pagination import PageNumberPagination
 
 
 class IdFirstPaginator(Paginator):
-    def page(self, number) -> Page:  # noqa: ANN001 - Django's signature
+    def page(self, number) -> Page:  # Django's signature
         qs = self.object_list
         if not _pageable_by_id(qs):
             return super().page(number)
@@ -29,7 +29,7 @@ class IdFirstPaginator(Paginator):
         return self._get_page([rows[pk] for pk in ids if pk in rows], number, self)
 
 
-def _pageable_by_id(qs) -> bool:  # noqa: ANN001
+def _pageable_by_id(qs) -> bool:
     """A plain ordered queryset: not a union, not DISTINCT, not grouped, not already sliced."""
     if not isinstance(qs, QuerySet):
         return False

@@ -31,21 +31,21 @@ ROBOT_SWEEP = "taxservice.routing.tasks.robot_sweep"
 PROCESS_UPLOAD = "taxservice.routing.tasks.process_upload"
 
 
-def _task(name: str):  # noqa: ANN202 - a Celery task
+def _task(name: str):  # a Celery task
     return current_app.tasks[name]
 
 
-def send(name: str, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+def send(name: str, *args, **kwargs) -> None:
     """Send the task now (eagerly run in the embedded setup)."""
     _task(name).delay(*args, **kwargs)
 
 
-def after_commit(name: str, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+def after_commit(name: str, *args, **kwargs) -> None:
     """Send the task once the current transaction commits."""
     transaction.on_commit(lambda: send(name, *args, **kwargs))
 
 
-def start_job(name: str, *args) -> None:  # noqa: ANN002
+def start_job(name: str, *args) -> None:
     """Start a long job once the current transaction commits, without making the request wait."""
     transaction.on_commit(lambda: _start(name, args))
 
@@ -61,7 +61,7 @@ def _start(name: str, args: tuple) -> None:
         threading.Thread(target=_run_in_thread, args=(task, args), daemon=True, name=f"job-{name}").start()
 
 
-def _run_in_thread(task, args: tuple) -> None:  # noqa: ANN001
+def _run_in_thread(task, args: tuple) -> None:
     try:
         task.apply(args=args)
     except Exception:  # a thread has nobody to raise to: log it

@@ -39,6 +39,7 @@ def shot(page, name: str, *, full_page: bool = False) -> None:
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= VIEWPORT["width"], f"{name} is {width}px wide"
 
+
 def sign_in(page, base: str, username: str) -> None:
     page.goto(base + "/")
     page.wait_for_url(re.compile(r"/login/"))

@@ -62,12 +62,12 @@ class StaffFactory(factory.django.DjangoModelFactory):
     capacity = 20
 
     @factory.post_generation
-    def roles(self, create, extracted, **kwargs):  # noqa: ANN001, ANN201
+    def roles(self, create, extracted, **kwargs):
         for role in extracted or []:
             StaffRole.objects.create(staff=self, role=role)
 
     @factory.post_generation
-    def teams(self, create, extracted, **kwargs):  # noqa: ANN001, ANN201
+    def teams(self, create, extracted, **kwargs):
         if extracted:
             self.teams.add(*extracted)
 

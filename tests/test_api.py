@@ -104,7 +104,9 @@ class TestTaxpayers:
 
     def test_back_office_staff_may_not_register(self, api, org):
         response = api(org.back_member).post(
-            "/api/v1/taxpayers/", {"credit_code": credit_code(42), "name": "x", "competent_branch": "SRC1"}, format="json"
+            "/api/v1/taxpayers/",
+            {"credit_code": credit_code(42), "name": "x", "competent_branch": "SRC1"},
+            format="json",
         )
         assert response.status_code == 403
 
@@ -120,7 +122,17 @@ class TestCatalogue:
         assert all(row["moved_forward"] and row["tier"] == "middle" for row in moved["results"])
         assert "M001" in {row["code"] for row in moved["results"]}
         row = client.get("/api/v1/catalogue/items/A001/").json()
-        assert set(row) >= {"code", "name", "list", "tier", "team_kind", "time_limit_days", "moved_forward", "high_frequency", "needs_approval"}
+        assert set(row) >= {
+            "code",
+            "name",
+            "list",
+            "tier",
+            "team_kind",
+            "time_limit_days",
+            "moved_forward",
+            "high_frequency",
+            "needs_approval",
+        }
 
     def test_a_bad_filter_value_is_400(self, api, org, items):
         assert api(org.clerk).get("/api/v1/catalogue/items/", {"list": "nonsense"}).status_code == 400
@@ -132,7 +144,11 @@ class TestCases:
         assert response.status_code == 201, response.json()
         body = response.json()
         assert {k: body[k] for k in ("taxpayer", "channel", "hall", "cross_hall", "state")} == {
-            "taxpayer": case_payload["taxpayer"], "channel": "hall_window", "hall": "H01", "cross_hall": False, "state": "open",
+            "taxpayer": case_payload["taxpayer"],
+            "channel": "hall_window",
+            "hall": "H01",
+            "cross_hall": False,
+            "state": "open",
         }
         tasks = {task["item"]: task for task in body["tasks"]}
         assert set(tasks) == {"I001", "A001"}
@@ -174,7 +190,9 @@ class TestTasks:
     def transferred(self, api, org, case_payload):
         body = post_case(api, org, case_payload).json()
         task_id = next(t["id"] for t in body["tasks"] if t["item"] == "A001")
-        response = api(org.clerk).post(f"/api/v1/tasks/{task_id}/transitions/", {"transition": "transfer"}, format="json")
+        response = api(org.clerk).post(
+            f"/api/v1/tasks/{task_id}/transitions/", {"transition": "transfer"}, format="json"
+        )
         assert response.status_code == 200
         return task_id
 
@@ -199,7 +217,14 @@ class TestTasks:
         body = member.post(url, {"transition": "give_feedback", "result": "短信告知"}, format="json").json()
         assert body["state"] == "closed"
         history = member.get(f"/api/v1/tasks/{transferred}/").json()["history"]
-        assert [row["transition"] for row in history] == ["receive", "transfer", "assign", "accept", "complete", "give_feedback"]
+        assert [row["transition"] for row in history] == [
+            "receive",
+            "transfer",
+            "assign",
+            "accept",
+            "complete",
+            "give_feedback",
+        ]
         assert history[2]["actor_name"] == org.member.name
         assert history[-1]["details"]["result"] == "短信告知"
 
@@ -240,7 +265,9 @@ class TestTasks:
 
     def test_a_coordinator_assigns_to_a_named_staff_member(self, api, org, transferred):
         response = api(org.coordinator).post(
-            f"/api/v1/tasks/{transferred}/transitions/", {"transition": "assign", "assignee": org.member2.pk}, format="json"
+            f"/api/v1/tasks/{transferred}/transitions/",
+            {"transition": "assign", "assignee": org.member2.pk},
+            format="json",
         )
         assert response.status_code == 200
         assert (response.json()["state"], response.json()["assignee"]) == ("assigned", org.member2.pk)

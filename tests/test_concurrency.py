@@ -61,8 +61,11 @@ def test_several_dispatchers_on_one_queue_never_double_assign_or_lose_a_task(org
     from tests.factories import ItemFactory, StaffFactory, TaxpayerFactory
 
     hot = ItemFactory(
-        code="H900", handling_list=HandlingList.ASSISTED, tier=Tier.MIDDLE,
-        team_kind=Team.Kind.ONLINE_PROCESSING, high_frequency=True,
+        code="H900",
+        handling_list=HandlingList.ASSISTED,
+        tier=Tier.MIDDLE,
+        team_kind=Team.Kind.ONLINE_PROCESSING,
+        high_frequency=True,
     )
     for _ in range(4):
         StaffFactory(roles=[Role.TEAM_MEMBER], teams=[org.online], home_branch=org.service_branch, capacity=1000)
@@ -72,12 +75,17 @@ def test_several_dispatchers_on_one_queue_never_double_assign_or_lose_a_task(org
     # Hold the robot while the backlog builds (intake would dispatch each task at once).
     RobotSettings.objects.update_or_create(pk=1, defaults={"paused": True})
     for i in range(160):
-        routing_services.task_intake(actor=None, source="business", taxpayer=taxpayers[i % 20].credit_code, item=hot.code)
+        routing_services.task_intake(
+            actor=None, source="business", taxpayer=taxpayers[i % 20].credit_code, item=hot.code
+        )
     queued = list(Task.objects.filter(auto_dispatch=True, state="queued").values_list("pk", flat=True))
     assert len(queued) == 20  # duplicates merged: one open task per taxpayer and item
     for _ in range(140):
         routing_services.task_intake(
-            actor=None, source="business", taxpayer=TaxpayerFactory(competent_branch=org.source).credit_code, item=hot.code
+            actor=None,
+            source="business",
+            taxpayer=TaxpayerFactory(competent_branch=org.source).credit_code,
+            item=hot.code,
         )
     backlog = set(Task.objects.filter(auto_dispatch=True, state="queued").values_list("pk", flat=True))
     assert len(backlog) == 160
@@ -101,7 +109,9 @@ def test_several_dispatchers_on_one_queue_never_double_assign_or_lose_a_task(org
 
     assert sum(run.dispatched for run in runs) == 160
     assert not Task.objects.filter(pk__in=backlog, state="queued").exists()
-    per_task = Counter(TaskTransition.objects.filter(task_id__in=backlog, transition="assign").values_list("task_id", flat=True))
+    per_task = Counter(
+        TaskTransition.objects.filter(task_id__in=backlog, transition="assign").values_list("task_id", flat=True)
+    )
     assert set(per_task.values()) == {1}
     assert TaskAssignment.objects.filter(task_id__in=backlog, active=True).count() == 160
     from taxservice.workflow.cases.assignments import staff_recount_open_tasks

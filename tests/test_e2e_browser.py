@@ -13,7 +13,6 @@ from tests.browser import BROWSER_MARKS, shot, sign_in
 pytestmark = BROWSER_MARKS
 
 
-
 def sign_out(page) -> None:
     page.click("form[action$='/logout/'] button[type=submit]")
     page.wait_for_url(re.compile(r"/login/"))

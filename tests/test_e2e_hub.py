@@ -13,7 +13,6 @@ from tests.browser import BROWSER_MARKS, shot, sign_in
 pytestmark = BROWSER_MARKS
 
 
-
 def _queued(org, open_case, key: str):
     from taxservice.workflow.cases import services
 

@@ -16,7 +16,9 @@ from tests.factories import ItemFactory, TaxpayerFactory
 def tasks(org):
     item = ItemFactory(code="P001")
     return [
-        services.task_intake(actor=org.integrator, source="business", taxpayer=TaxpayerFactory().credit_code, item=item.code)[0]
+        services.task_intake(
+            actor=org.integrator, source="business", taxpayer=TaxpayerFactory().credit_code, item=item.code
+        )[0]
         for _ in range(7)
     ]
 

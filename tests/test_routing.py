@@ -34,13 +34,19 @@ pytestmark = pytest.mark.usefixtures("open_task_counts_checked")
 @pytest.fixture
 def hot_item(db):
     return ItemFactory(
-        code="H001", name="高频事项", handling_list=HandlingList.ASSISTED, tier=Tier.MIDDLE,
-        team_kind=Team.Kind.ONLINE_PROCESSING, high_frequency=True,
+        code="H001",
+        name="高频事项",
+        handling_list=HandlingList.ASSISTED,
+        tier=Tier.MIDDLE,
+        team_kind=Team.Kind.ONLINE_PROCESSING,
+        high_frequency=True,
     )
 
 
 def push(org, taxpayer, item, source="business"):
-    task, merged = services.task_intake(actor=org.integrator, source=source, taxpayer=taxpayer.credit_code, item=item.code)
+    task, merged = services.task_intake(
+        actor=org.integrator, source=source, taxpayer=taxpayer.credit_code, item=item.code
+    )
     return task, merged
 
 
@@ -61,7 +67,9 @@ class TestRules:
         assert (found.rule, found.team, found.flag) == (None, org.hub, "no_rule")
 
     def test_lower_priority_wins_then_the_more_specific_rule(self, org, items, taxpayer):
-        general = RoutingRule.objects.create(name="g", priority=5, match_list="assisted", target=Target.COORDINATION_POST)
+        general = RoutingRule.objects.create(
+            name="g", priority=5, match_list="assisted", target=Target.COORDINATION_POST
+        )
         specific = RoutingRule.objects.create(
             name="s", priority=5, match_list="assisted", match_grade=taxpayer.grade, target=Target.CITY
         )
@@ -96,15 +104,27 @@ class TestRules:
 
     def test_rule_changes_are_versioned_and_audited(self, org):
         rule = RoutingRule.objects.get(name="业务提级办")
-        services.rule_save(actor=org.coordinator, rule_id=rule.pk, changes={"chooser": "round_robin"}, reason="试行轮派")
+        services.rule_save(
+            actor=org.coordinator, rule_id=rule.pk, changes={"chooser": "round_robin"}, reason="试行轮派"
+        )
         rule.refresh_from_db()
         assert (rule.version, rule.chooser, rule.updated_by) == (2, "round_robin", org.coordinator)
         change = rule.changes.get(version=2)
-        assert (change.before["chooser"], change.after["chooser"], change.reason) == ("least_loaded", "round_robin", "试行轮派")
+        assert (change.before["chooser"], change.after["chooser"], change.reason) == (
+            "least_loaded",
+            "round_robin",
+            "试行轮派",
+        )
 
     @pytest.mark.parametrize(
         "changes",
-        [{"chooser": "coin"}, {"filters": ["membership", "astrology"]}, {"priority": -1}, {"match_item": "NOPE"}, {"colour": "red"}],
+        [
+            {"chooser": "coin"},
+            {"filters": ["membership", "astrology"]},
+            {"priority": -1},
+            {"match_item": "NOPE"},
+            {"colour": "red"},
+        ],
     )
     def test_bad_rule_changes_write_nothing(self, org, changes):
         rule = RoutingRule.objects.get(name="业务提级办")
@@ -133,7 +153,10 @@ class TestIntake:
     def test_a_pushed_task_is_screened_and_queued(self, org, items, taxpayer):
         task, merged = push(org, taxpayer, items["assisted"], source="risk")
         assert (merged, task.state, task.team, task.source, task.case) == (False, "queued", org.online, "risk", None)
-        assert list(task.transitions.values_list("transition", "actor")) == [("receive", org.integrator.pk), ("transfer", None)]
+        assert list(task.transitions.values_list("transition", "actor")) == [
+            ("receive", org.integrator.pk),
+            ("transfer", None),
+        ]
 
     def test_a_duplicate_is_merged_into_the_open_task(self, org, items, taxpayer):
         first, _ = push(org, taxpayer, items["assisted"], source="risk")
@@ -141,7 +164,8 @@ class TestIntake:
         assert merged and second == first
         assert Task.objects.filter(taxpayer=taxpayer, item=items["assisted"]).count() == 1
         assert list(TaskIntake.objects.filter(task=first).values_list("source", "merged").order_by("id")) == [
-            ("risk", False), ("data_governance", True)
+            ("risk", False),
+            ("data_governance", True),
         ]
 
     def test_a_closed_task_does_not_absorb_a_new_one(self, org, items, taxpayer):
@@ -155,7 +179,9 @@ class TestIntake:
         assert task.team == org.hub
         assert HubAlert.objects.get(task=task).kind == "no_rule"
 
-    @pytest.mark.parametrize("change", [{"source": "front_desk"}, {"source": "fax"}, {"item": "NOPE"}, {"taxpayer": "X"}])
+    @pytest.mark.parametrize(
+        "change", [{"source": "front_desk"}, {"source": "fax"}, {"item": "NOPE"}, {"taxpayer": "X"}]
+    )
     def test_bad_intake_writes_nothing(self, org, items, taxpayer, change):
         payload = {"source": "risk", "taxpayer": taxpayer.credit_code, "item": items["assisted"].code, **change}
         with pytest.raises(InvalidInput):
@@ -304,11 +330,18 @@ class TestTerritorialPriority:
         task = queued(org, open_case, kind="moved_forward")
         decision = services.task_dispatch(task_id=task.pk)
         task.refresh_from_db()
-        assert (decision.outcome, task.state, task.team, task.auto_dispatch) == ("to_coordination_post", "queued", org.hub, False)
+        assert (decision.outcome, task.state, task.team, task.auto_dispatch) == (
+            "to_coordination_post",
+            "queued",
+            org.hub,
+            False,
+        )
         assert HubAlert.objects.get(task=task).kind == "territorial_fallback"
         assert task.transitions.last().transition == "reroute"
         # The coordinator assigns by hand.
-        task = case_services.task_transition(task_id=task.pk, actor=org.coordinator, name="assign", assignee_id=org.member.pk)
+        task = case_services.task_transition(
+            task_id=task.pk, actor=org.coordinator, name="assign", assignee_id=org.member.pk
+        )
         assert task.assignee == org.member
 
     def test_a_transferred_moved_forward_item_reaches_its_staff_without_a_person(
@@ -329,7 +362,8 @@ class TestChoosers:
         """10,000 seeded draws over five people: chi-square at the 1% level (df=4: 13.277)."""
         eligible = [3, 8, 11, 20, 41]
         counts = Counter(
-            dispatch.choose(chooser=Chooser.RANDOM, eligible=eligible, loads={}, seed=seed, state={}) for seed in range(10_000)
+            dispatch.choose(chooser=Chooser.RANDOM, eligible=eligible, loads={}, seed=seed, state={})
+            for seed in range(10_000)
         )
         expected = 10_000 / len(eligible)
         chi_square = sum((counts[pk] - expected) ** 2 / expected for pk in eligible)
@@ -348,7 +382,9 @@ class TestChoosers:
     @pytest.mark.parametrize("chooser", [Chooser.RANDOM, Chooser.ROUND_ROBIN, Chooser.LEAST_LOADED])
     def test_replaying_a_recorded_decision_gives_the_same_assignee(self, org, open_case, chooser):
         RoutingRule.objects.filter(name="业务提级办").update(chooser=chooser)
-        extra = [StaffFactory(roles=[Role.TEAM_MEMBER], teams=[org.online], home_branch=org.service_branch) for _ in range(3)]
+        extra = [
+            StaffFactory(roles=[Role.TEAM_MEMBER], teams=[org.online], home_branch=org.service_branch) for _ in range(3)
+        ]
         assert extra
         for _ in range(6):
             task = queued(org, open_case)
@@ -358,9 +394,7 @@ class TestChoosers:
 
 
 class TestRobot:
-    def test_it_clears_the_backlog_when_someone_comes_on_duty(
-        self, org, hot_item, django_capture_on_commit_callbacks
-    ):
+    def test_it_clears_the_backlog_when_someone_comes_on_duty(self, org, hot_item, django_capture_on_commit_callbacks):
         for staff in (org.member, org.member2):
             staff.on_duty = False
             staff.save()
@@ -424,7 +458,9 @@ class TestRobot:
         assert removed_by(decision, "capacity") == {org.member.pk}
         assert Task.objects.filter(assignee=org.member, state="assigned").count() == 1
 
-    def test_each_assignee_is_notified_once_in_the_bureaus_language(self, org, hot_item, django_capture_on_commit_callbacks):
+    def test_each_assignee_is_notified_once_in_the_bureaus_language(
+        self, org, hot_item, django_capture_on_commit_callbacks
+    ):
         tasks = [push(org, TaxpayerFactory(competent_branch=org.source), hot_item)[0] for _ in range(3)]
         with translation.override("en"), django_capture_on_commit_callbacks(execute=True) as callbacks:
             run = services.robot_run(trigger="sweep")
@@ -446,7 +482,9 @@ class TestRobot:
         assert not stray.active and stray.ended_at is not None
         assert TaskAssignment.objects.filter(task=task, active=True).count() == 1
 
-    def test_a_single_step_notifies_in_the_bureaus_language_too(self, org, open_case, django_capture_on_commit_callbacks):
+    def test_a_single_step_notifies_in_the_bureaus_language_too(
+        self, org, open_case, django_capture_on_commit_callbacks
+    ):
         task = queued(org, open_case)
         with translation.override("en"), django_capture_on_commit_callbacks(execute=True):
             case_services.task_transition(task_id=task.pk, actor=org.member, name="assign")

@@ -54,7 +54,10 @@ def test_it_refuses_bad_input_and_writes_nothing(org, taxpayer, items, kwargs, f
 def test_it_refuses_an_unknown_taxpayer(org, items):
     with pytest.raises(InvalidInput) as error:
         services.case_open(
-            actor=org.clerk, taxpayer=credit_code(999), channel="hall_window", hall="H01",
+            actor=org.clerk,
+            taxpayer=credit_code(999),
+            channel="hall_window",
+            hall="H01",
             items=[services.RequestedItem(item="I001")],
         )
     assert "taxpayer" in error.value.fields
@@ -84,7 +87,9 @@ def test_due_times_count_working_days(org, taxpayer, items, monkeypatch):
 
 class TestTaxpayerRegister:
     def test_it_registers_a_valid_code(self, org):
-        taxpayer = taxpayer_register(actor=org.clerk, credit_code=credit_code(5), name="某某公司", competent_branch_code="SRC1")
+        taxpayer = taxpayer_register(
+            actor=org.clerk, credit_code=credit_code(5), name="某某公司", competent_branch_code="SRC1"
+        )
         assert taxpayer.competent_branch == org.source
 
     @pytest.mark.parametrize(

@@ -96,7 +96,9 @@ def test_the_allowed_table_covers_every_state_and_transition():
 
 def test_it_handles_an_immediate_item_on_the_spot_and_closes_the_case(org, open_case):
     case = open_case("immediate")
-    task = services.task_transition(task_id=case.tasks.get().pk, actor=org.clerk, name="handle_on_spot", result="已领用发票")
+    task = services.task_transition(
+        task_id=case.tasks.get().pk, actor=org.clerk, name="handle_on_spot", result="已领用发票"
+    )
     assert task.state == S.CLOSED
     assert task.result == "已领用发票"
     case.refresh_from_db()
@@ -243,7 +245,12 @@ def test_nobody_approves_their_own_work(org, open_case):
 
 def test_a_branch_chief_approves_only_their_branchs_tasks(org, open_case):
     task = open_case("joint").tasks.get()
-    for name, actor in [("transfer", org.clerk), ("assign", org.back_member), ("accept", org.back_member), ("submit_for_approval", org.back_member)]:
+    for name, actor in [
+        ("transfer", org.clerk),
+        ("assign", org.back_member),
+        ("accept", org.back_member),
+        ("submit_for_approval", org.back_member),
+    ]:
         task = services.task_transition(task_id=task.pk, actor=actor, name=name)
     with pytest.raises(ActionForbidden):
         services.task_transition(task_id=task.pk, actor=org.chief2, name="approve")

@@ -17,5 +17,10 @@ def test_an_assisted_item_goes_from_transfer_to_closed_case(org, open_case):
     case.refresh_from_db()
     assert case.state == Case.State.CLOSED
     assert list(task.transitions.values_list("transition", flat=True)) == [
-        "receive", "transfer", "assign", "accept", "complete", "give_feedback"
+        "receive",
+        "transfer",
+        "assign",
+        "accept",
+        "complete",
+        "give_feedback",
     ]

@@ -9,7 +9,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from taxservice.errors import ServiceError
 
 
-def exception_handler(exc, context):  # noqa: ANN001, ANN201
+def exception_handler(exc, context):
     if isinstance(exc, ServiceError):
         body = {"code": exc.code, "detail": exc.detail}
         if exc.fields:
@@ -31,7 +31,7 @@ def exception_handler(exc, context):  # noqa: ANN001, ANN201
     return response
 
 
-def _first_message(detail) -> str:  # noqa: ANN001
+def _first_message(detail) -> str:
     if isinstance(detail, dict):
         for key, value in detail.items():
             message = _first_message(value)

@@ -57,7 +57,7 @@ class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     queryset = Notification.objects.none()  # for the schema; requests use get_queryset
     filter_backends: list = []
 
-    def get_queryset(self):  # noqa: ANN201
+    def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Notification.objects.none()
         return notification_list_for_staff(staff=request_staff(self.request), unread_only=_unread_only(self.request))
@@ -66,7 +66,7 @@ class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         parameters=[OpenApiParameter("unread", bool, description="`true`: only the unread ones.")],
         responses={200: NotificationSerializer(many=True), 400: NotificationErrorSerializer},
     )
-    def list(self, request, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN201
+    def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
     @extend_schema(
@@ -76,7 +76,7 @@ class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         "404 for an id that is not the caller's.",
     )
     @action(detail=True, methods=["post"])
-    def read(self, request, pk=None):  # noqa: ANN001, ANN201
+    def read(self, request, pk=None):
         notification = notification_mark_read(staff=request_staff(request), notification_id=_notification_id(pk))
         return Response(NotificationSerializer(notification).data)
 
@@ -86,7 +86,7 @@ class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         description="Mark every unread notification of the caller read.",
     )
     @action(detail=False, methods=["post"], url_path="read-all")
-    def read_all(self, request):  # noqa: ANN001, ANN201
+    def read_all(self, request):
         return Response({"marked": notification_mark_all_read(staff=request_staff(request))})
 
 

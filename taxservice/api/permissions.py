@@ -8,9 +8,9 @@ class IsStaff(BasePermission):
 
     message = "Your account has no staff record; ask an administrator."
 
-    def has_permission(self, request, view) -> bool:  # noqa: ANN001
+    def has_permission(self, request, view) -> bool:
         return staff_for_user(request.user) is not None
 
 
-def request_staff(request):  # noqa: ANN001, ANN201
+def request_staff(request):
     return staff_for_user(request.user)

@@ -180,7 +180,7 @@ class TransitionRequestBase(serializers.Serializer):
         help_text="Optional: the state the caller saw. A different current state answers 409.",
     )
 
-    def to_internal_value(self, data):  # noqa: ANN001, ANN201
+    def to_internal_value(self, data):
         # The spec's required inputs, checked where the service checks them: a missing key
         # and a blank value get the same answer (InvalidInput `<input>_required`).
         if hasattr(data, "get"):
@@ -192,7 +192,9 @@ def _input_field(name: str, spec_input: transitions.Input) -> serializers.Field:
     kind = transitions.INPUT_KINDS[name]
     common = {"required": spec_input.required, "help_text": kind.help or None}
     if kind.kind == "staff":
-        return serializers.IntegerField(**common, **({} if spec_input.required else {"allow_null": True, "default": None}))
+        return serializers.IntegerField(
+            **common, **({} if spec_input.required else {"allow_null": True, "default": None})
+        )
     optional = {} if spec_input.required else {"default": ""}
     if kind.kind == "channel":
         return serializers.ChoiceField(choices=Channel.choices, allow_blank=True, **common, **optional)

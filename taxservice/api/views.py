@@ -41,11 +41,11 @@ class TaxpayerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     @extend_schema(
         parameters=[OpenApiParameter("q", str, description="credit code prefix or part of the name (any case)")],
     )
-    def list(self, request, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN201
+    def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
     @extend_schema(request=s.TaxpayerCreateSerializer, responses={201: s.TaxpayerSerializer})
-    def create(self, request):  # noqa: ANN001, ANN201
+    def create(self, request):
         data = s.TaxpayerCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         taxpayer = taxpayer_register(
@@ -75,7 +75,7 @@ class CaseViewSet(StaffContextMixin, mixins.RetrieveModelMixin, mixins.ListModel
 
     queryset = Case.objects.none()  # for the schema; requests use get_queryset
 
-    def get_queryset(self):  # noqa: ANN201
+    def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Case.objects.none()
         tasks = Task.objects.select_related(*selectors.TASK_RELATED).order_by("id")
@@ -84,7 +84,7 @@ class CaseViewSet(StaffContextMixin, mixins.RetrieveModelMixin, mixins.ListModel
         )
 
     @extend_schema(request=s.CaseCreateSerializer, responses={201: s.CaseSerializer})
-    def create(self, request):  # noqa: ANN001, ANN201
+    def create(self, request):
         data = s.CaseCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         staff = request_staff(request)
@@ -110,7 +110,7 @@ class TaskViewSet(
     filterset_class = TaskFilter
     queryset = Task.objects.none()  # for the schema; requests use get_queryset
 
-    def get_queryset(self):  # noqa: ANN201
+    def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Task.objects.none()
         qs = selectors.task_list_for_staff(staff=request_staff(self.request))
@@ -120,7 +120,7 @@ class TaskViewSet(
             )
         return qs
 
-    def get_serializer_class(self):  # noqa: ANN201
+    def get_serializer_class(self):
         if self.action == "create":
             return s.TaskIntakeSerializer
         return s.TaskDetailSerializer if self.action in {"retrieve", "transitions"} else s.TaskSerializer
@@ -136,7 +136,7 @@ class TaskViewSet(
         "else first; 403 when the caller may not make it.",
     )
     @action(detail=True, methods=["post"])
-    def transitions(self, request, pk=None):  # noqa: ANN001, ANN201
+    def transitions(self, request, pk=None):
         staff = request_staff(request)
         # 404 for tasks the caller may not see (or ids that are no number), before anything else.
         if not str(pk).isdigit() or not selectors.task_list_for_staff(staff=staff).filter(pk=pk).exists():
@@ -157,9 +157,14 @@ class TaskViewSet(
             team_code=values.get("team", ""),
             expected_state=values["expected_state"],
         )
-        task = self.get_queryset().prefetch_related(
-            Prefetch("transitions", queryset=TaskTransition.objects.select_related("actor").order_by("at", "id"))
-        ).filter(pk=pk).first()
+        task = (
+            self.get_queryset()
+            .prefetch_related(
+                Prefetch("transitions", queryset=TaskTransition.objects.select_related("actor").order_by("at", "id"))
+            )
+            .filter(pk=pk)
+            .first()
+        )
         if task is None:
             # The caller handed the task on (e.g. escalated it) and can no longer see it.
             task = Task.objects.select_related(*selectors.TASK_RELATED).get(pk=pk)
@@ -170,7 +175,7 @@ class MeView(APIView):
     """The caller's staff record, teams and roles."""
 
     @extend_schema(responses=s.MeSerializer)
-    def get(self, request):  # noqa: ANN001, ANN201
+    def get(self, request):
         staff = request_staff(request)
         if staff is None:
             raise NotFound("No staff record.")

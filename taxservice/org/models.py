@@ -128,14 +128,20 @@ class StaffRole(models.Model):
 class Staff(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff")
     name = models.CharField(_("name"), max_length=50)
-    home_branch = models.ForeignKey(Branch, verbose_name=_("home branch"), on_delete=models.PROTECT, related_name="staff")
+    home_branch = models.ForeignKey(
+        Branch, verbose_name=_("home branch"), on_delete=models.PROTECT, related_name="staff"
+    )
     teams = models.ManyToManyField(Team, verbose_name=_("teams"), blank=True, related_name="members")
     on_duty = models.BooleanField(_("on duty"), default=True)
     capacity = models.PositiveSmallIntegerField(_("capacity"), default=20, help_text=_("Maximum open tasks."))
     open_tasks = models.PositiveIntegerField(
-        _("open tasks"), default=0, editable=False,
-        help_text=_("Tasks assigned, in progress or awaiting materials or approval: kept by the services "
-                    "(workflow.cases.assignments.staff_adjust_open_tasks), checked by staff_recount_open_tasks."),
+        _("open tasks"),
+        default=0,
+        editable=False,
+        help_text=_(
+            "Tasks assigned, in progress or awaiting materials or approval: kept by the services "
+            "(workflow.cases.assignments.staff_adjust_open_tasks), checked by staff_recount_open_tasks."
+        ),
     )
 
     class Meta:

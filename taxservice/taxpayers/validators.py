@@ -17,9 +17,7 @@ _CANONICAL = re.compile(r"[0-9A-Z]{18}")
 
 def validate_credit_code(value: str) -> None:
     if not isinstance(value, str) or len(value) != 18:
-        raise ValidationError(
-            _("A unified social credit code has exactly 18 characters."), code="credit_code_length"
-        )
+        raise ValidationError(_("A unified social credit code has exactly 18 characters."), code="credit_code_length")
     if not _CANONICAL.fullmatch(value):
         raise ValidationError(
             _("A unified social credit code uses only half-width digits and upper-case letters."),
@@ -32,6 +30,4 @@ def validate_credit_code(value: str) -> None:
             _("The check digit of this unified social credit code is wrong."), code="credit_code_checksum"
         ) from None
     except (InvalidFormat, InvalidLength):
-        raise ValidationError(
-            _("This is not a valid unified social credit code."), code="credit_code_format"
-        ) from None
+        raise ValidationError(_("This is not a valid unified social credit code."), code="credit_code_format") from None

@@ -26,7 +26,7 @@ def staff_page(rule: Rule | None = None) -> Callable:
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @wraps(view)
         @login_required
-        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:  # noqa: ANN002, ANN003
+        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
             staff = request_staff(request)
             if rule is not None and not rule(staff):
                 labels = get_text_list([str(label) for code, label in Role.choices if code in rule.roles], _("or"))

@@ -43,12 +43,12 @@ class TransitionForm(ServiceErrorsMixin, forms.Form):
 
     def __init__(
         self,
-        *args,  # noqa: ANN002
+        *args,
         step: str,
         task: Task,
         assignees: list[Staff] | None = None,
         teams: list[Team] | None = None,
-        **kwargs,  # noqa: ANN003
+        **kwargs,
     ) -> None:
         # Several of these forms share a page: give each its own element ids.
         kwargs.setdefault("auto_id", f"id_{step}_%s")

@@ -56,7 +56,7 @@ def inbox_mark_all_read(request: HttpRequest, staff: Staff) -> HttpResponse:
     return redirect(_back_to_inbox(request))
 
 
-def _show(params) -> str:  # noqa: ANN001 - a QueryDict
+def _show(params) -> str:  # a QueryDict
     return "unread" if params.get("show") == "unread" else "all"
 
 

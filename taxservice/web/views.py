@@ -167,7 +167,7 @@ def _render_task(
     return render(request, "web/task_detail.html", context, status=status)
 
 
-def _step_form(staff: Staff, task: Task, step: str, data=None) -> TransitionForm:  # noqa: ANN001
+def _step_form(staff: Staff, task: Task, step: str, data=None) -> TransitionForm:
     """The form for one step, with the people or teams it may name."""
     inputs = transitions.TRANSITIONS[step].inputs if step in transitions.TRANSITIONS else {}
     assignees = assignee_choices(staff=staff, task=task) if "assignee" in inputs else None

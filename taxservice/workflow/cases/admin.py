@@ -6,13 +6,13 @@ from taxservice.workflow.cases.models import Case, Task, TaskTransition
 class ReadOnlyAdmin(admin.ModelAdmin):
     """Cases, tasks and the log change only through the services, never in the admin."""
 
-    def has_add_permission(self, request, obj=None) -> bool:  # noqa: ANN001
+    def has_add_permission(self, request, obj=None) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:  # noqa: ANN001
+    def has_change_permission(self, request, obj=None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None) -> bool:  # noqa: ANN001
+    def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
 

@@ -65,7 +65,12 @@ class CaseTransition(models.Model):
     from_state = models.CharField(_("from state"), max_length=8, choices=Case.State.choices, blank=True)
     to_state = models.CharField(_("to state"), max_length=8, choices=Case.State.choices)
     actor = models.ForeignKey(
-        Staff, verbose_name=_("actor"), null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        Staff,
+        verbose_name=_("actor"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
         help_text=_("Empty means the system (automation)."),
     )
     at = models.DateTimeField(_("at"), default=timezone.now)
@@ -79,12 +84,12 @@ class CaseTransition(models.Model):
     def __str__(self) -> str:
         return f"case {self.case_id}: {self.from_state} → {self.to_state}"
 
-    def save(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+    def save(self, *args, **kwargs) -> None:
         if self.pk is not None and not self._state.adding:
             raise ValidationError("The transition log is append-only.")
         super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+    def delete(self, *args, **kwargs):
         raise ValidationError("The transition log is append-only.")
 
 
@@ -152,7 +157,12 @@ class Task(ConcurrentTransitionMixin, models.Model):
         Team, verbose_name=_("team"), null=True, blank=True, on_delete=models.PROTECT, related_name="tasks"
     )
     assignee = models.ForeignKey(
-        Staff, verbose_name=_("assignee"), null=True, blank=True, on_delete=models.PROTECT, related_name="tasks",
+        Staff,
+        verbose_name=_("assignee"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="tasks",
         db_index=False,
     )
     state = FSMField(_("state"), default=S.RECEIVED, choices=TaskState.choices, protected=True)
@@ -160,7 +170,9 @@ class Task(ConcurrentTransitionMixin, models.Model):
         _("auto-dispatch"), default=False, help_text=_("Set by screening: the robot dispatches this task.")
     )
     has_open_alert = models.BooleanField(
-        _("open hub alert"), default=False, editable=False,
+        _("open hub alert"),
+        default=False,
+        editable=False,
         help_text=_("Kept by HubAlert.raise_once / resolve_for, so the hub queue can sort alerts first by an index."),
     )
     due_at = models.DateTimeField(_("due at"))
@@ -218,7 +230,7 @@ class Task(ConcurrentTransitionMixin, models.Model):
         pass
 
     @transition(field=state, source=S.AWAITING_MATERIALS, target=S.IN_PROGRESS)
-    def receive_materials(self, *, paused_for) -> None:  # noqa: ANN001 - a timedelta
+    def receive_materials(self, *, paused_for) -> None:  # a timedelta
         # The clock stops while the taxpayer is asked for materials.
         self.due_at = self.due_at + paused_for
 
@@ -307,12 +319,12 @@ class TaskTransition(models.Model):
     def __str__(self) -> str:
         return f"{self.task_id}: {self.from_state} → {self.to_state}"
 
-    def save(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+    def save(self, *args, **kwargs) -> None:
         if self.pk is not None and not self._state.adding:
             raise ValidationError("The transition log is append-only.")
         super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+    def delete(self, *args, **kwargs):
         raise ValidationError("The transition log is append-only.")
 
     @property

@@ -34,7 +34,7 @@ def notify_for_transition(*, transition_id: int) -> int:
     return 1
 
 
-def notify_assigned(rows: list[tuple[int, int, int, str]], *, now) -> None:  # noqa: ANN001
+def notify_assigned(rows: list[tuple[int, int, int, str]], *, now) -> None:
     """Tell each new assignee, in the caller's transaction: rows are (staff, task, transition, item name).
 
     The dispatcher's set-based path (`cases.assignments.tasks_assign_bulk`): one insert for

@@ -99,7 +99,12 @@ def case_open(
             created_at=now,
         )
         CaseTransition.objects.create(
-            case=case, transition="open", from_state="", to_state=Case.State.OPEN, actor=actor, at=now,
+            case=case,
+            transition="open",
+            from_state="",
+            to_state=Case.State.OPEN,
+            actor=actor,
+            at=now,
             details={"channel": channel, "hall": hall_obj.code, "items": codes},
         )
         for requested in items:
@@ -168,8 +173,13 @@ def task_transition(
     )
     transitions.check_required(
         spec,
-        {"reason": values.reason, "result": values.result, "assignee": assignee_id, "channel": values.channel,
-         "team": values.team},
+        {
+            "reason": values.reason,
+            "result": values.result,
+            "assignee": assignee_id,
+            "channel": values.channel,
+            "team": values.team,
+        },
     )
 
     with transaction.atomic():
@@ -301,10 +311,14 @@ def _close_case_if_finished(*, case_id: int, actor: Staff | None, last_task_id: 
         case.closed_at = now
         case.save(update_fields=["state", "closed_at"])
         CaseTransition.objects.create(
-            case=case, transition="close", from_state=Case.State.OPEN, to_state=Case.State.CLOSED, actor=actor,
-            at=now, details={"last_task": last_task_id},
+            case=case,
+            transition="close",
+            from_state=Case.State.OPEN,
+            to_state=Case.State.CLOSED,
+            actor=actor,
+            at=now,
+            details={"last_task": last_task_id},
         )
-
 
 
 def _schedule_follow_ups(*, task: Task, from_state: str, transition_id: int) -> None:
@@ -315,7 +329,6 @@ def _schedule_follow_ups(*, task: Task, from_state: str, transition_id: int) -> 
         scheduling.after_commit(scheduling.ROBOT_DISPATCH, task.pk)
     elif from_state in LOAD_STATES and task.state not in LOAD_STATES:
         scheduling.after_commit(scheduling.ROBOT_SWEEP, trigger="capacity")
-
 
 
 @dataclass(frozen=True)
@@ -360,8 +373,12 @@ def task_transition_many(
                     with transaction.atomic():
                         done.append(
                             task_transition(
-                                task_id=task_id, actor=actor, name=name, reason=reason,
-                                assignee_id=assignee_id, team_code=team_code,
+                                task_id=task_id,
+                                actor=actor,
+                                name=name,
+                                reason=reason,
+                                assignee_id=assignee_id,
+                                team_code=team_code,
                             )
                         )
                 except (ActionForbidden, InvalidInput, NotFound, TransitionNotAllowed, ConcurrentChange) as exc:

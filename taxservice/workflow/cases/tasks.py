@@ -8,13 +8,17 @@ from taxservice import scheduling
 from taxservice.workflow.cases import notifications
 
 
-@shared_task(name=scheduling.NOTIFY_TRANSITION, acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
+@shared_task(
+    name=scheduling.NOTIFY_TRANSITION, acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5
+)
 def notify_transition(transition_id: int) -> int:
     """Write the notifications a committed transition calls for. Returns how many were new."""
     return notifications.notify_for_transition(transition_id=transition_id)
 
 
-@shared_task(name=scheduling.NOTIFY_TRANSITIONS, acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
+@shared_task(
+    name=scheduling.NOTIFY_TRANSITIONS, acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5
+)
 def notify_transitions(transition_ids: list[int]) -> int:
     """Kept for one release: messages queued by the robot before it wrote its notifications
     in the batch (docs/decisions.md §4) must still find a worker that handles them.

@@ -188,13 +188,13 @@ def _reroute_step(task: Task, values: Values) -> Step:
             code="unknown_team",
             fields={"team": [gettext("Unknown team.")]},
         )
-    return Step({"tier": team.tier, "team": team}, {"team": team.code, "from_team": task.team.code if task.team else None})
+    return Step(
+        {"tier": team.tier, "team": team}, {"team": team.code, "from_team": task.team.code if task.team else None}
+    )
 
 
 def _receive_materials_step(task: Task, values: Values) -> Step:
-    requested = (
-        TaskTransition.objects.filter(task=task, transition="request_materials").order_by("-at", "-id").first()
-    )
+    requested = TaskTransition.objects.filter(task=task, transition="request_materials").order_by("-at", "-id").first()
     paused_for = timezone.now() - requested.at if requested else dt.timedelta(0)
     return Step({"paused_for": paused_for}, {"paused_seconds": int(paused_for.total_seconds())})
 
@@ -235,7 +235,9 @@ TRANSITIONS: dict[str, Transition] = {
                     missing=_("Record the result given to the taxpayer."),
                 )
             },
-            condition=Condition("not_immediate", _("Only 一问即办 items can be handled on the spot; transfer this one.")),
+            condition=Condition(
+                "not_immediate", _("Only 一问即办 items can be handled on the spot; transfer this one.")
+            ),
             counter=True,
             build=_result_step,
         ),
@@ -400,7 +402,8 @@ def check_required(spec: Transition, given: Mapping[str, Any]) -> None:
     too, so a missing key and a blank value get the same answer.
     """
     missing = [
-        name for name, spec_input in spec.inputs.items()
+        name
+        for name, spec_input in spec.inputs.items()
         if spec_input.required and (given.get(name) is None or str(given.get(name)).strip() == "")
     ]
     if not missing:

@@ -40,14 +40,21 @@ def district_of(branch: Branch) -> int | None:
     return parent.pk if parent is not None and parent.kind == Branch.Kind.DISTRICT else None
 
 
-def select_rule(*, item: Item, source: str, taxpayer: Taxpayer, rules: list[RoutingRule] | None = None) -> RoutingRule | None:
+def select_rule(
+    *, item: Item, source: str, taxpayer: Taxpayer, rules: list[RoutingRule] | None = None
+) -> RoutingRule | None:
     return first_match(
-        rules=rules if rules is not None else rules_in_order(), item=item, source=source,
-        taxpayer=taxpayer, district_id=district_of(taxpayer.competent_branch),
+        rules=rules if rules is not None else rules_in_order(),
+        item=item,
+        source=source,
+        taxpayer=taxpayer,
+        district_id=district_of(taxpayer.competent_branch),
     )
 
 
-def first_match(*, rules: list[RoutingRule], item: Item, source: str, taxpayer, district_id: int | None) -> RoutingRule | None:  # noqa: ANN001
+def first_match(
+    *, rules: list[RoutingRule], item: Item, source: str, taxpayer, district_id: int | None
+) -> RoutingRule | None:
     """The first of `rules` (already in order) that matches. `taxpayer` needs only
     `classification` and `grade`, so the robot can pass its lean task rows."""
     for rule in rules:
@@ -80,7 +87,10 @@ def classify(*, item: Item, source: str, taxpayer: Taxpayer) -> Classification:
     rule = select_rule(item=item, source=source, taxpayer=taxpayer)
     if rule is None:
         return Classification(
-            rule=None, tier=Tier.MIDDLE, team_kind=Team.Kind.COORDINATION_POST, team=coordination_post(),
+            rule=None,
+            tier=Tier.MIDDLE,
+            team_kind=Team.Kind.COORDINATION_POST,
+            team=coordination_post(),
             flag="no_rule",
         )
     tier = rule.tier or item.tier

@@ -279,7 +279,7 @@ class HubAlert(models.Model):
         return self.message
 
     @classmethod
-    def raise_once(cls, *, task: Task, kind: str, message: str, now) -> None:  # noqa: ANN001
+    def raise_once(cls, *, task: Task, kind: str, message: str, now) -> None:
         """Open an alert of this kind for the task unless one is already open."""
         if not cls.objects.filter(task=task, kind=kind, resolved_at__isnull=True).exists():
             cls.objects.create(task=task, kind=kind, message=message[:300], created_at=now)
@@ -288,7 +288,7 @@ class HubAlert(models.Model):
             task.has_open_alert = True
 
     @classmethod
-    def resolve_for(cls, *, task_ids: list[int], now) -> None:  # noqa: ANN001
+    def resolve_for(cls, *, task_ids: list[int], now) -> None:
         """Someone holds these tasks now, or they are finished: the hub need not look any more."""
         cls.objects.filter(task_id__in=task_ids, resolved_at__isnull=True).update(resolved_at=now)
         Task.objects.filter(pk__in=task_ids, has_open_alert=True).update(has_open_alert=False)

@@ -78,8 +78,10 @@ def task_intake(
     now = timezone.now()
     with transaction.atomic():
         # One intake per taxpayer at a time, so two pushes of the same pair cannot both create.
-        taxpayer_obj = Taxpayer.objects.select_for_update(of=("self",), no_key=True).select_related("competent_branch__parent").get(
-            credit_code=taxpayer
+        taxpayer_obj = (
+            Taxpayer.objects.select_for_update(of=("self",), no_key=True)
+            .select_related("competent_branch__parent")
+            .get(credit_code=taxpayer)
         )
         item_obj = Item.objects.get(code=item)
         existing = (
@@ -106,7 +108,12 @@ def task_intake(
             task=task, source=source, notes=notes, received_at=now, received_by=actor, batch=batch
         )
         TaskTransition.objects.create(
-            task=task, transition="receive", from_state="", to_state=TaskState.RECEIVED, actor=actor, at=now,
+            task=task,
+            transition="receive",
+            from_state="",
+            to_state=TaskState.RECEIVED,
+            actor=actor,
+            at=now,
             details={"source": source, "intake": intake.pk},
         )
         # Screening is the system's step, whoever pushed the task.
@@ -117,8 +124,10 @@ def task_intake(
 def _intake_errors(*, source: str, taxpayer: str, item: str) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     if source not in INTAKE_SOURCES:
-        errors["source"] = [_("Unknown source line %(source)s; use one of %(choices)s.") % {
-            "source": source, "choices": ", ".join(INTAKE_SOURCES)}]
+        errors["source"] = [
+            _("Unknown source line %(source)s; use one of %(choices)s.")
+            % {"source": source, "choices": ", ".join(INTAKE_SOURCES)}
+        ]
     if not Taxpayer.objects.filter(credit_code=taxpayer).exists():
         errors["taxpayer"] = [_("No taxpayer has the credit code %(code)s.") % {"code": taxpayer}]
     if not Item.objects.filter(code=item, active=True).exists():
@@ -185,13 +194,29 @@ class Decided:
 
 
 DECISION_FIELDS = (
-    "task_id", "at", "actor_id", "rule_id", "rule_version", "team_id", "candidates", "removed", "eligible", "loads",
-    "chooser", "chooser_state", "seed", "chosen_id", "outcome",
+    "task_id",
+    "at",
+    "actor_id",
+    "rule_id",
+    "rule_version",
+    "team_id",
+    "candidates",
+    "removed",
+    "eligible",
+    "loads",
+    "chooser",
+    "chooser_state",
+    "seed",
+    "chosen_id",
+    "outcome",
 )
 
 
 def _dispatch_batch_locked(
-    *, tasks: list[dispatch.TaskRef], actor: Staff | None, seeds: dict[int, int | None] | None = None,
+    *,
+    tasks: list[dispatch.TaskRef],
+    actor: Staff | None,
+    seeds: dict[int, int | None] | None = None,
     verify_capacity: bool = False,
 ) -> list[Decided]:
     """Dispatch queued tasks, holding their row locks.
@@ -223,8 +248,14 @@ def _dispatch_batch_locked(
         district_id = districts.get(task.competent_branch_id)
         # Everything RoutingRule.matches reads, so a remembered answer is never stale.
         key = (
-            item.pk, item.handling_list, item.tier, item.moved_forward, task.source, task.classification,
-            task.grade, district_id,
+            item.pk,
+            item.handling_list,
+            item.tier,
+            item.moved_forward,
+            task.source,
+            task.classification,
+            task.grade,
+            district_id,
         )
         if key not in rule_of:
             rule_of[key] = engine.first_match(
@@ -246,11 +277,25 @@ def _dispatch_batch_locked(
         candidates = candidates_json.get(task.team_id)
         if candidates is None:
             candidates = candidates_json[task.team_id] = sql.RawJSON(json.dumps(result.candidates))
-        rows.append((
-            task.id, now, actor_id, rule.pk if rule else None, rule.version if rule else None, task.team_id,
-            candidates, result.removed, candidates if result.eligible is result.candidates else result.eligible,
-            result.loads, chooser, result.chooser_state, seed, result.chosen_id, outcome,
-        ))
+        rows.append(
+            (
+                task.id,
+                now,
+                actor_id,
+                rule.pk if rule else None,
+                rule.version if rule else None,
+                task.team_id,
+                candidates,
+                result.removed,
+                candidates if result.eligible is result.candidates else result.eligible,
+                result.loads,
+                chooser,
+                result.chooser_state,
+                seed,
+                result.chosen_id,
+                outcome,
+            )
+        )
         decided.append(Decided(0, task, outcome, result.chosen_id, result.candidates, result.removed, rule))
     for decision, pk in zip(decided, sql.insert_rows(DispatchDecision, DECISION_FIELDS, rows), strict=True):
         decision.pk = pk
@@ -260,8 +305,11 @@ def _dispatch_batch_locked(
         actor=actor,
         rows=[
             assignments.BulkAssignment(
-                task_id=d.task.id, staff_id=chosen, staff_name=names[chosen],
-                item_name=items[d.task.item_id].name, details={"decision": d.pk},
+                task_id=d.task.id,
+                staff_id=chosen,
+                staff_name=names[chosen],
+                item_name=items[d.task.item_id].name,
+                details={"decision": d.pk},
             )
             for d in assigned
             if (chosen := d.chosen_id) is not None  # always set when assigned
@@ -305,18 +353,25 @@ def _not_assigned(*, decision: Decided, actor: Staff | None, now) -> None:
         hub = engine.coordination_post()
         if hub is not None:
             task = case_services.task_transition(
-                task_id=task.pk, actor=actor, name="reroute", team_code=hub.code,
+                task_id=task.pk,
+                actor=actor,
+                name="reroute",
+                team_code=hub.code,
                 reason=_("No dispatched staff of the competent branch is eligible (属地优先 fallback)."),
                 details={"decision": decision.pk},
             )
         HubAlert.raise_once(
-            task=task, kind=HubAlert.Kind.TERRITORIAL_FALLBACK, now=now,
+            task=task,
+            kind=HubAlert.Kind.TERRITORIAL_FALLBACK,
+            now=now,
             message=_("No dispatched staff of %(branch)s can take %(item)s; assign by hand.")
             % {"branch": task.taxpayer.competent_branch.name, "item": task.item.name},
         )
     else:
         HubAlert.raise_once(
-            task=task, kind=HubAlert.Kind.NO_CANDIDATE, now=now,
+            task=task,
+            kind=HubAlert.Kind.NO_CANDIDATE,
+            now=now,
             message=_("No eligible staff in %(team)s for %(item)s.") % {"team": task.team.name, "item": task.item.name},
         )
 
@@ -329,7 +384,9 @@ def robot_backlog():
     return Task.objects.filter(state=TaskState.QUEUED, auto_dispatch=True).order_by("created_at", "id")
 
 
-def robot_run(*, trigger: str, task_ids: list[int] | None = None, batch_size: int = 200, limit: int | None = None) -> RobotRun:
+def robot_run(
+    *, trigger: str, task_ids: list[int] | None = None, batch_size: int = 200, limit: int | None = None
+) -> RobotRun:
     """Dispatch `task_ids`, or the whole backlog oldest-first, in batches claimed with SKIP LOCKED.
 
     Each batch is decided optimistically and redone under the team's staff locks only if
@@ -340,7 +397,10 @@ def robot_run(*, trigger: str, task_ids: list[int] | None = None, batch_size: in
     clock = time.perf_counter()
     if RobotSettings.load().paused:
         return RobotRun.objects.create(
-            trigger=trigger, started_at=started, paused=True, skipped=len(task_ids or []),
+            trigger=trigger,
+            started_at=started,
+            paused=True,
+            skipped=len(task_ids or []),
             skipped_reasons={"paused": len(task_ids or [])} if task_ids else {},
         )
     dispatched = 0
@@ -404,8 +464,9 @@ def robot_set_paused(*, actor: Staff, paused: bool, reason: str = "") -> RobotSe
     access.require(access.can_pause_robot, actor)
     reason = (reason or "").strip()
     if not reason:
-        raise InvalidInput(_("Say why the robot is paused or resumed."), code="reason_required",
-                           fields={"reason": [_("Required.")]})
+        raise InvalidInput(
+            _("Say why the robot is paused or resumed."), code="reason_required", fields={"reason": [_("Required.")]}
+        )
     with transaction.atomic():
         settings_row = RobotSettings.load_for_update()
         settings_row.paused = paused
@@ -447,9 +508,24 @@ def staff_set_duty(*, actor: Staff, staff_id: int, on_duty: bool) -> Staff:
 # --- routing rules --------------------------------------------------------------------------
 
 EDITABLE_RULE_FIELDS = {
-    "name", "description", "priority", "active", "match_item", "match_list", "match_tier", "match_moved_forward",
-    "match_source", "match_classification", "match_grade", "match_district", "tier", "team_kind", "target",
-    "chooser", "filters", "auto_dispatch",
+    "name",
+    "description",
+    "priority",
+    "active",
+    "match_item",
+    "match_list",
+    "match_tier",
+    "match_moved_forward",
+    "match_source",
+    "match_classification",
+    "match_grade",
+    "match_district",
+    "tier",
+    "team_kind",
+    "target",
+    "chooser",
+    "filters",
+    "auto_dispatch",
 }
 
 
@@ -461,14 +537,18 @@ def rule_save(*, actor: Staff, changes: dict, reason: str, rule_id: int | None =
         raise InvalidInput(_("Say why the rule changes."), code="reason_required", fields={"reason": [_("Required.")]})
     unknown = set(changes) - EDITABLE_RULE_FIELDS
     if unknown:
-        raise InvalidInput(_("Unknown rule fields: %(f)s.") % {"f": ", ".join(sorted(unknown))},
-                           fields={f: [_("Unknown field.")] for f in unknown})
+        raise InvalidInput(
+            _("Unknown rule fields: %(f)s.") % {"f": ", ".join(sorted(unknown))},
+            fields={f: [_("Unknown field.")] for f in unknown},
+        )
     values = _clean_rule_values(changes)
     with transaction.atomic():
         if rule_id is None:
             if "target" not in values or "name" not in values:
-                raise InvalidInput(_("A new rule needs a name and a target."),
-                                   fields={f: [_("Required.")] for f in ("name", "target") if f not in values})
+                raise InvalidInput(
+                    _("A new rule needs a name and a target."),
+                    fields={f: [_("Required.")] for f in ("name", "target") if f not in values},
+                )
             rule = RoutingRule(version=0)
             before = None
         else:
@@ -484,8 +564,13 @@ def rule_save(*, actor: Staff, changes: dict, reason: str, rule_id: int | None =
         rule.updated_at = timezone.now()
         rule.save()
         RoutingRuleChange.objects.create(
-            rule=rule, version=rule.version, changed_by=actor, changed_at=rule.updated_at, reason=reason,
-            before=before, after=rule.snapshot(),
+            rule=rule,
+            version=rule.version,
+            changed_by=actor,
+            changed_at=rule.updated_at,
+            reason=reason,
+            before=before,
+            after=rule.snapshot(),
         )
     return rule
 

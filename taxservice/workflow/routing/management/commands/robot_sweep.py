@@ -26,7 +26,7 @@ class Command(BaseCommand):
         "claimed with SKIP LOCKED, and print what the run did. Safe to run in several processes at once."
     )
 
-    def add_arguments(self, parser) -> None:  # noqa: ANN001
+    def add_arguments(self, parser) -> None:
         parser.add_argument(
             "--batch",
             type=int,
@@ -43,7 +43,7 @@ class Command(BaseCommand):
             help="what the run is logged as (default %(default)s)",
         )
 
-    def handle(self, *args, **options) -> None:  # noqa: ANN002, ANN003
+    def handle(self, *args, **options) -> None:
         batch, limit = options["batch"], options["limit"]
         if batch < 1:
             raise CommandError("--batch must be at least 1.")
@@ -59,7 +59,9 @@ class Command(BaseCommand):
             self.stdout.write("Nothing was dispatched; no run was logged.")
             return
         if run.paused:
-            self.stdout.write(self.style.WARNING(f"RobotRun #{run.pk} ({run.trigger}): the robot is paused; nothing dispatched."))
+            self.stdout.write(
+                self.style.WARNING(f"RobotRun #{run.pk} ({run.trigger}): the robot is paused; nothing dispatched.")
+            )
             return
         seconds = run.duration_ms / 1000
         rate = f", {run.dispatched / seconds:.1f} tasks/s" if seconds > 0 and run.dispatched else ""
