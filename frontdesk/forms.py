@@ -7,11 +7,15 @@ from django.utils.translation import gettext_lazy as _
 
 from taxservice.org.models import Branch
 from taxservice.taxpayers.models import Taxpayer
+from taxservice.taxpayers.validators import normalise_credit_code
 from taxservice.web.forms import ServiceErrorsMixin
 from taxservice.workflow.cases.models import Channel
 
 
 class TaxpayerSearchForm(forms.Form):
+    # Kept as typed (less the surrounding spaces, the full-width U+3000 among them): it may
+    # be a name. taxpayer_search compares the code part in the canonical form
+    # (normalise_credit_code), so "９１３３ ０１００ma…" finds 91330100MA….
     q = forms.CharField(
         label=_("Credit code or name"),
         required=False,
@@ -22,8 +26,9 @@ class TaxpayerSearchForm(forms.Form):
 
 
 class TaxpayerRegisterForm(ServiceErrorsMixin, forms.Form):
-    # No length or pattern checks here: the service names the exact problem
-    # (length, full-width or lower-case characters, check digit).
+    # What was typed is put into the canonical form where that is unambiguous (spaces,
+    # full-width, lower case: normalise_credit_code); the service then names whatever is
+    # still wrong (length, other characters, check digit). The API takes no such liberty.
     credit_code = forms.CharField(
         label=_("Unified social credit code"),
         required=False,
@@ -44,6 +49,9 @@ class TaxpayerRegisterForm(ServiceErrorsMixin, forms.Form):
         branches = Branch.objects.filter(kind=Branch.Kind.SOURCE).order_by("code").values_list("code", "name")
         self.fields["competent_branch"].choices = [("", "—")] + [(code, f"{name} ({code})") for code, name in branches]
         self.fields["competent_branch"].widget.attrs["required"] = "required"
+
+    def clean_credit_code(self) -> str:
+        return normalise_credit_code(self.cleaned_data["credit_code"])
 
 
 class CaseOpenForm(ServiceErrorsMixin, forms.Form):
