@@ -205,11 +205,20 @@ CELERY_BEAT_SCHEDULE = {
     }
 }
 
+# Every line once, on the root's console handler. Django's own defaults (applied before
+# these) give the `django` logger a console handler of its own, and its records then
+# propagate to the root's as well: every request warning was printed twice under DEBUG.
+# So `django` gets no handler here and only propagates. A 4xx (403, 404, 400, 409) logs its
+# one line without the exception's traceback; a 5xx keeps it (taxservice/log.py).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"client_errors_without_traceback": {"()": "taxservice.log.ClientErrorsWithoutTraceback"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["client_errors_without_traceback"]},
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django": {"handlers": [], "propagate": True}},
 }
 
 if PRODUCTION:
