@@ -29,6 +29,8 @@ from taxservice.org.models import Role, Staff
 
 R = Role
 
+# Accounts that only other platforms use: they call the API and never sign in to the pages.
+API_ONLY = frozenset({R.INTEGRATOR})
 # The roles that hold and work tasks, and the supervisors who may step in for them.
 HANDLERS = frozenset({R.TEAM_MEMBER, R.EXPERT})
 SUPERVISORS = frozenset({R.COORDINATOR, R.BRANCH_CHIEF})
@@ -96,6 +98,13 @@ can_assign_others = _rule(
 is_supervisor = _rule("is_supervisor", set(SUPERVISORS), _("Only the assignee may do this."))
 is_admin = _rule("is_admin", {R.ADMIN}, _("Only administrators may do this."))
 
+def can_use_web(staff: Staff | None) -> bool:
+    """Anyone with a staff record and a role beyond the API-only ones may sign in to the pages."""
+    return staff is not None and bool(staff.roles - API_ONLY)
+
+
+WEB_REFUSAL = _("This account is for the API only; it cannot sign in to the pages.")
+
 RULES: tuple[Rule, ...] = tuple(value for value in list(globals().values()) if isinstance(value, Rule))
 
 
@@ -122,14 +131,14 @@ def staff_team_ids(staff: Staff) -> frozenset[int]:
 
 
 def staff_branch_scope(staff: Staff) -> frozenset[int]:
-    """The staff member's home branch and, for a branch with halls (or a hall), those halls."""
+    """The branches whose work the staff member sees: a hall's staff their own hall only (the
+    cases it accepted); anyone else their home branch and the branches directly under it."""
     cached = getattr(staff, "_branch_scope_cache", None)
     if cached is None:
         home = staff.home_branch
-        # A hall's staff work for the hall's tax-service branch as a whole (all its halls).
-        root = home.parent if home.kind == home.Kind.HALL and home.parent is not None else home
-        ids = {home.pk, root.pk}
-        ids.update(root.children.values_list("pk", flat=True))
+        ids = {home.pk}
+        if home.kind != home.Kind.HALL:
+            ids.update(home.children.values_list("pk", flat=True))
         cached = frozenset(ids)
         staff._branch_scope_cache = cached  # type: ignore[attr-defined]  # a per-instance cache
     return cached
@@ -138,15 +147,17 @@ def staff_branch_scope(staff: Staff) -> frozenset[int]:
 def _visibility_terms(staff: Staff) -> list[tuple[str, frozenset[int]]]:
     """A task is visible when any of these task paths holds one of the ids (the one definition).
 
-    Its team is one of the staff member's teams, or belongs to their branch scope; or it came
-    from a case accepted at a hall of their scope, or accepted by them.
+    They hold it; its team is one of their teams, or belongs to their branch scope; or it
+    came from a case accepted at a hall of their scope, or accepted by them.
     """
     scope = staff_branch_scope(staff)
+    mine = frozenset({staff.pk})
     return [
+        ("assignee_id", mine),
         ("team_id", staff_team_ids(staff)),
         ("team__branch_id", scope),
         ("case__hall_id", scope),
-        ("case__accepted_by_id", frozenset({staff.pk})),
+        ("case__accepted_by_id", mine),
     ]
 
 

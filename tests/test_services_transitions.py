@@ -27,20 +27,20 @@ PATHS: dict[str, list[tuple[str, str, dict]]] = {
         ("transfer", "clerk", {}),
         ("assign", "member", {}),
         ("accept", "member", {}),
-        ("request_materials", "member", {}),
+        ("request_materials", "member", {"reason": "补正营业执照复印件"}),
     ],
     S.AWAITING_APPROVAL: [
         ("transfer", "clerk", {}),
         ("assign", "member", {}),
         ("accept", "member", {}),
-        ("submit_for_approval", "member", {}),
+        ("submit_for_approval", "member", {"result": "已核实"}),
     ],
-    S.DONE: [("transfer", "clerk", {}), ("assign", "member", {}), ("accept", "member", {}), ("complete", "member", {})],
+    S.DONE: [("transfer", "clerk", {}), ("assign", "member", {}), ("accept", "member", {}), ("complete", "member", {"result": "已办理"})],
     S.CLOSED: [
         ("transfer", "clerk", {}),
         ("assign", "member", {}),
         ("accept", "member", {}),
-        ("complete", "member", {}),
+        ("complete", "member", {"result": "已办理"}),
         ("give_feedback", "member", {"result": "已电话告知"}),
     ],
     S.CANCELLED: [("cancel", "clerk", {"reason": "纳税人撤回"})],
@@ -211,14 +211,14 @@ def test_escalate_sends_the_task_to_the_competent_branchs_back_office(org, open_
 def test_an_item_needing_approval_cannot_be_completed_directly(org, open_case):
     task = drive(org, open_case("approval").tasks.get(), S.IN_PROGRESS)
     with pytest.raises(TransitionNotAllowed) as error:
-        services.task_transition(task_id=task.pk, actor=org.member, name="complete")
+        services.task_transition(task_id=task.pk, actor=org.member, name="complete", result="已办理")
     assert error.value.code == "needs_approval"
 
 
 def test_an_item_needing_no_approval_cannot_be_submitted(org, open_case):
     task = task_in(org, open_case, S.IN_PROGRESS)
     with pytest.raises(TransitionNotAllowed):
-        services.task_transition(task_id=task.pk, actor=org.member, name="submit_for_approval")
+        services.task_transition(task_id=task.pk, actor=org.member, name="submit_for_approval", result="已核实")
 
 
 def test_approve_and_reject(org, open_case):
@@ -238,7 +238,7 @@ def test_nobody_approves_their_own_work(org, open_case):
     task = services.task_transition(task_id=task.pk, actor=org.coordinator, name="return", reason="改派")
     services.task_transition(task_id=task.pk, actor=org.coordinator, name="assign")
     services.task_transition(task_id=task.pk, actor=org.coordinator, name="accept")
-    services.task_transition(task_id=task.pk, actor=org.coordinator, name="submit_for_approval")
+    services.task_transition(task_id=task.pk, actor=org.coordinator, name="submit_for_approval", result="已核实")
     with pytest.raises(ActionForbidden):
         services.task_transition(task_id=task.pk, actor=org.coordinator, name="approve")
 
@@ -251,20 +251,21 @@ def test_a_branch_chief_approves_only_their_branchs_tasks(org, open_case):
         ("accept", org.back_member),
         ("submit_for_approval", org.back_member),
     ]:
-        task = services.task_transition(task_id=task.pk, actor=actor, name=name)
+        task = services.task_transition(task_id=task.pk, actor=actor, name=name, result="实地核查无异常")
     with pytest.raises(ActionForbidden):
         services.task_transition(task_id=task.pk, actor=org.chief2, name="approve")
     assert services.task_transition(task_id=task.pk, actor=org.chief, name="approve").state == S.DONE
 
 
-def test_give_feedback_records_the_result_and_the_channel(org, open_case):
+def test_give_feedback_records_the_feedback_and_the_channel_and_keeps_the_handlers_result(org, open_case):
     task = task_in(org, open_case, S.DONE)
     with pytest.raises(InvalidInput):
         services.task_transition(task_id=task.pk, actor=org.member, name="give_feedback")
     task = services.task_transition(
         task_id=task.pk, actor=org.member, name="give_feedback", result="已办结并告知", channel="phone_12366"
     )
-    assert (task.state, task.result, task.feedback_channel) == (S.CLOSED, "已办结并告知", "phone_12366")
+    assert (task.state, task.feedback, task.feedback_channel) == (S.CLOSED, "已办结并告知", "phone_12366")
+    assert task.result == "已办理"  # what the handler wrote, not overwritten by the feedback
     assert Case.objects.get(pk=task.case_id).state == Case.State.CLOSED
 
 

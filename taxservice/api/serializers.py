@@ -113,11 +113,12 @@ class TaskSerializer(serializers.ModelSerializer):
 class TaskDetailSerializer(TaskSerializer):
     history = TransitionLogSerializer(source="transitions", many=True, read_only=True)
     note = serializers.CharField(read_only=True)
+    feedback = serializers.CharField(read_only=True, help_text="What was returned to the taxpayer.")
     feedback_channel = serializers.CharField(read_only=True)
     dispatch = serializers.SerializerMethodField()
 
     class Meta(TaskSerializer.Meta):
-        fields = [*TaskSerializer.Meta.fields, "note", "feedback_channel", "history", "dispatch"]
+        fields = [*TaskSerializer.Meta.fields, "note", "feedback", "feedback_channel", "history", "dispatch"]
 
     @extend_schema_field(DispatchDecisionSerializer(many=True))
     def get_dispatch(self, task: Task) -> list[dict]:

@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.text import get_text_list
 from django.utils.translation import gettext as _
 
+from taxservice import access
 from taxservice.access import Rule
 from taxservice.org.models import Role, Staff
 from taxservice.org.selectors import staff_for_user
@@ -28,6 +29,8 @@ def staff_page(rule: Rule | None = None) -> Callable:
         @login_required
         def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
             staff = request_staff(request)
+            if not access.can_use_web(staff):
+                raise PermissionDenied(access.WEB_REFUSAL)
             if rule is not None and not rule(staff):
                 labels = get_text_list([str(label) for code, label in Role.choices if code in rule.roles], _("or"))
                 raise PermissionDenied(_("This page is only for: %(roles)s.") % {"roles": labels})

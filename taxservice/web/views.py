@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -11,8 +13,10 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from taxservice import access
 from taxservice.errors import ServiceError
 from taxservice.org.models import Staff
+from taxservice.org.selectors import staff_for_user
 from taxservice.taxpayers.selectors import taxpayer_search
 from taxservice.web.access import staff_page
 from taxservice.web.decisions import decision_records
@@ -32,9 +36,20 @@ from taxservice.workflow.cases import selectors, services, transitions
 from taxservice.workflow.cases.models import OPEN_STATES, Case, Task
 
 
+class WebAuthenticationForm(AuthenticationForm):
+    """Django's sign-in, refusing accounts that are for the API only (integrators)."""
+
+    def confirm_login_allowed(self, user) -> None:  # a User
+        super().confirm_login_allowed(user)
+        staff = staff_for_user(user)
+        if staff is not None and not access.can_use_web(staff):
+            raise ValidationError(access.WEB_REFUSAL, code="api_only")
+
+
 class LoginView(auth_views.LoginView):
     template_name = "registration/login.html"
     redirect_authenticated_user = True
+    authentication_form = WebAuthenticationForm
 
 
 class LogoutView(auth_views.LogoutView):

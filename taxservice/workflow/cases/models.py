@@ -122,6 +122,10 @@ def _needs_no_approval(task: Task) -> bool:
     return not task.item.needs_approval
 
 
+def _not_in_back_office(task: Task) -> bool:
+    return task.tier != Tier.BACK
+
+
 class Task(ConcurrentTransitionMixin, models.Model):
     class Source(models.TextChoices):
         """The business line a task came in from."""
@@ -176,7 +180,10 @@ class Task(ConcurrentTransitionMixin, models.Model):
         help_text=_("Kept by HubAlert.raise_once / resolve_for, so the hub queue can sort alerts first by an index."),
     )
     due_at = models.DateTimeField(_("due at"))
-    result = models.TextField(_("result"), blank=True)
+    result = models.TextField(_("result"), blank=True, help_text=_("What the handler found or did."))
+    feedback = models.TextField(
+        _("feedback to the taxpayer"), blank=True, help_text=_("What was returned to the taxpayer, and how (below).")
+    )
     feedback_channel = models.CharField(_("feedback channel"), max_length=24, choices=Channel.choices, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
@@ -234,7 +241,7 @@ class Task(ConcurrentTransitionMixin, models.Model):
         # The clock stops while the taxpayer is asked for materials.
         self.due_at = self.due_at + paused_for
 
-    @transition(field=state, source=S.IN_PROGRESS, target=S.QUEUED)
+    @transition(field=state, source=S.IN_PROGRESS, target=S.QUEUED, conditions=[_not_in_back_office])
     def escalate(self, *, team: Team | None) -> None:
         self.tier = Tier.BACK
         self.team = team
@@ -260,7 +267,8 @@ class Task(ConcurrentTransitionMixin, models.Model):
 
     @transition(field=state, source=S.DONE, target=S.CLOSED)
     def give_feedback(self, *, result: str, channel: str) -> None:
-        self.result = result
+        # The feedback is its own record: the handler's result stays as they wrote it.
+        self.feedback = result
         self.feedback_channel = channel
 
     @transition(field=state, source=OPEN_STATES, target=S.CANCELLED)

@@ -246,7 +246,7 @@ def task_transition(
         )
         names_holder = "assignee" in spec.inputs
         _record_assignment(task=task, names_holder=names_holder, now=now)
-        if names_holder or task.state in TERMINAL_STATES:
+        if spec.settles_alerts or task.state in TERMINAL_STATES:
             HubAlert.resolve_for(task_ids=[task.pk], now=now)
         if step.alert:
             _raise_hub_alert(task=task, kind=step.alert, now=now)

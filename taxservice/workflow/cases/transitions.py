@@ -119,6 +119,8 @@ class Transition:
     holder_or_supervisor: bool = False
     # The actor may not decide on work they did themselves (four eyes).
     four_eyes: bool = False
+    # Someone placed the task (a holder, a team): the hub's open alerts on it are settled.
+    settles_alerts: bool = False
     condition: Condition | None = None
     notify: str | None = None  # a gettext_noop template: %(task)s, %(item)s, %(reason)s
     # The browser: folded away until opened, shown as a warning, a one-click button on lists,
@@ -254,6 +256,7 @@ TRANSITIONS: dict[str, Transition] = {
             _("Assign"),
             roles=WORKERS,
             inputs={"assignee": Input()},
+            settles_alerts=True,
             notify=gettext_noop("Task T%(task)s (%(item)s) was assigned to you."),
             one_click=True,
             bulk=True,
@@ -264,7 +267,7 @@ TRANSITIONS: dict[str, Transition] = {
             "complete",
             _("Complete"),
             roles=WORKERS,
-            inputs={"result": Input()},
+            inputs={"result": Input(required=True, missing=_("Record what was done."))},
             holder_only=True,
             condition=Condition("needs_approval", _("This item needs approval: submit it for approval instead.")),
             build=_result_step,
@@ -273,7 +276,7 @@ TRANSITIONS: dict[str, Transition] = {
             "submit_for_approval",
             _("Submit for approval"),
             roles=WORKERS,
-            inputs={"result": Input()},
+            inputs={"result": Input(required=True, missing=_("Record what was done: the approver decides on it."))},
             holder_only=True,
             condition=Condition("needs_no_approval", _("This item needs no approval: complete it instead.")),
             build=_result_step,
@@ -320,7 +323,11 @@ TRANSITIONS: dict[str, Transition] = {
             "request_materials",
             _("Request materials"),
             roles=WORKERS,
-            inputs={"reason": Input(label=_("Materials needed"))},
+            inputs={
+                "reason": Input(
+                    required=True, label=_("Materials needed"), missing=_("Say which materials the taxpayer must provide.")
+                )
+            },
             holder_only=True,
             folded=True,
         ),
@@ -329,6 +336,7 @@ TRANSITIONS: dict[str, Transition] = {
             _("Reassign"),
             roles=SUPERVISORS,
             inputs={"assignee": Input(required=True), "reason": REASON},
+            settles_alerts=True,
             folded=True,
             build=_assign_step,
         ),
@@ -337,6 +345,7 @@ TRANSITIONS: dict[str, Transition] = {
             _("Send to another team"),
             roles=frozenset({R.COORDINATOR}),
             inputs={"team": Input(required=True), "reason": REASON},
+            settles_alerts=True,
             folded=True,
             bulk=True,
             build=_reroute_step,
@@ -359,6 +368,7 @@ TRANSITIONS: dict[str, Transition] = {
             roles=frozenset({*HANDLERS, R.COORDINATOR}),
             inputs={"reason": REASON},
             holder_only=True,
+            condition=Condition("already_in_back_office", _("The task is already in the back office.")),
             folded=True,
             build=_escalate_step,
         ),
