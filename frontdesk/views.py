@@ -85,7 +85,13 @@ def open_case(request: HttpRequest, staff: Staff, credit_code: str) -> HttpRespo
                 _("Consultation #%(case)s opened with %(count)s item(s).") % {"case": case.pk, "count": len(chosen)},
             )
             return redirect("frontdesk:case", case_id=case.pk)
-    context = {"taxpayer": taxpayer, "form": form, "chosen": chosen, "lists": HandlingList.choices}
+    context = {
+        "taxpayer": taxpayer,
+        "form": form,
+        "chosen": chosen,
+        "lists": HandlingList.choices,
+        "story": selectors.taxpayer_story(staff=staff, taxpayer_id=taxpayer.pk),
+    }
     return render(request, "frontdesk/open_case.html", context, status=400 if request.method == "POST" else 200)
 
 

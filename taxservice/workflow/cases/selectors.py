@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.db.models import Count, Prefetch, QuerySet
+from django.utils import timezone
 from django_fsm import can_proceed
 
 from taxservice import access
 from taxservice.org.models import Staff
 from taxservice.workflow.cases import policy, transitions
-from taxservice.workflow.cases.models import Case, Task, TaskTransition
+from taxservice.workflow.cases.models import OPEN_STATES, Case, Task, TaskTransition
 
 TASK_RELATED = ("item", "taxpayer", "team", "assignee", "case")
 
@@ -52,3 +56,44 @@ def allowed_transitions(*, staff: Staff, task: Task) -> list[str]:
         for name in transitions.NAMES
         if can_proceed(transitions.method_of(task, name)) and policy.transition_denial(staff, task, name) is None
     ]
+
+
+@dataclass(frozen=True)
+class TaxpayerStory:
+    """What the counter shows before a new consultation: the taxpayer's open tasks and recent cases."""
+
+    open_tasks: Sequence[Task]
+    recent_cases: Sequence[Case]
+    open_count: int
+    case_count: int
+    visible_case_ids: frozenset[int]
+
+
+def taxpayer_story(*, staff: Staff, taxpayer_id: int, limit: int = 10) -> TaxpayerStory:
+    """The taxpayer's open tasks (soonest due first) and most recent cases, for the clerk
+    serving them, so nobody asks the taxpayer twice.
+
+    The taxpayer standing at the counter is the clerk's business whichever hall accepted
+    their earlier cases: the summary (numbers, items, states, dates, halls) is shown in
+    full; a case page opens only where the clerk's visibility includes it
+    (`visible_case_ids`), as everywhere else.
+    """
+    tasks = Task.objects.filter(taxpayer_id=taxpayer_id, state__in=OPEN_STATES)
+    cases = Case.objects.filter(taxpayer_id=taxpayer_id)
+    recent = list(
+        cases.select_related("hall", "accepted_by")
+        .annotate(task_count=Count("tasks", distinct=True))
+        .order_by("-created_at", "-id")[:limit]
+    )
+    visible = case_list_for_staff(staff=staff).filter(pk__in=[case.pk for case in recent]).values_list("pk", flat=True)
+    open_tasks = list(tasks.select_related("item", "team", "assignee", "case").order_by("due_at", "id")[:limit])
+    now = timezone.now()
+    for task in open_tasks:
+        task.overdue = task.due_at < now  # for the template
+    return TaxpayerStory(
+        open_tasks=open_tasks,
+        recent_cases=recent,
+        open_count=tasks.count(),
+        case_count=cases.count(),
+        visible_case_ids=frozenset(visible),
+    )
