@@ -31,7 +31,7 @@ class NotificationSerializer(serializers.ModelSerializer):
     transition = serializers.CharField(
         source="transition_name",
         read_only=True,
-        help_text="The step that caused it, e.g. `assign`, `approve`, `reject`.",
+        help_text="The step that caused it, e.g. `assign`, `approve`, `reject`; `note` for a note that mentions the caller.",
     )
 
     class Meta:

@@ -334,3 +334,22 @@ class HubQueuePageSerializer(serializers.Serializer):
     previous = serializers.URLField(allow_null=True)
     results = TaskSerializer(many=True)
     facets = HubFacetsSerializer(required=False)
+
+
+class TaskNoteSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    author = serializers.IntegerField(source="author_id")
+    author_name = serializers.CharField(source="author.name")
+    body = serializers.CharField()
+    mentions = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+
+    @extend_schema_field(serializers.ListField(child=serializers.IntegerField()))
+    def get_mentions(self, note) -> list[int]:  # a TaskComment
+        return [person.pk for person in note.mentions.all()]
+
+
+class TaskNoteRequestSerializer(serializers.Serializer):
+    body = serializers.CharField(
+        allow_blank=True, max_length=20000, help_text="The note; `@username` mentions tell those people."
+    )

@@ -102,8 +102,42 @@ class CaseViewSet(StaffContextMixin, mixins.RetrieveModelMixin, mixins.ListModel
         return Response(self.get_serializer(case).data, status=status.HTTP_201_CREATED)
 
 
+class TaskNotesMixin:
+    """`GET`/`POST /api/v1/tasks/{id}/notes/`: the internal notes on a task the caller may see."""
+
+    @extend_schema(
+        methods=["GET"],
+        responses={200: s.TaskNoteSerializer(many=True)},
+        description="The task's notes, oldest first.",
+    )
+    @extend_schema(
+        methods=["POST"],
+        request=s.TaskNoteRequestSerializer,
+        responses={201: s.TaskNoteSerializer},
+        description="Add a note. `@username` mentions land in those people's inboxes; a mention of someone "
+        "unknown or who may not see the task answers 400 (`bad_mention`) and adds nothing.",
+    )
+    @action(detail=True, methods=["get", "post"])
+    def notes(self, request, pk=None):
+        staff = request_staff(request)
+        if not str(pk).isdigit() or not selectors.task_list_for_staff(staff=staff).filter(pk=pk).exists():
+            raise NotFound("No such task, or not one of yours.")
+        if request.method == "POST":
+            data = s.TaskNoteRequestSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            note = services.task_comment_add(actor=staff, task_id=int(pk), body=data.validated_data["body"])
+            return Response(s.TaskNoteSerializer(note).data, status=status.HTTP_201_CREATED)
+        task = Task.objects.get(pk=pk)
+        return Response(s.TaskNoteSerializer(selectors.task_comments(task=task), many=True).data)
+
+
 class TaskViewSet(
-    TaskIntakeMixin, StaffContextMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    TaskNotesMixin,
+    TaskIntakeMixin,
+    StaffContextMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
 ):
     """Tasks the caller may see; `transitions` moves one through its life cycle."""
 

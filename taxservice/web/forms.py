@@ -98,3 +98,13 @@ class TransitionForm(ServiceErrorsMixin, forms.Form):
             "team_code": data.get("team", ""),
             "expected_state": data.get("expected_state") or None,
         }
+
+
+class NoteForm(ServiceErrorsMixin, forms.Form):
+    """A note on a task. The service checks it (blank, length, mentions); this only parses."""
+
+    body = forms.CharField(
+        label=_("Note"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": _("Write a note; @username tells a colleague.")}),
+    )

@@ -20,7 +20,7 @@ from taxservice.org.selectors import staff_for_user
 from taxservice.taxpayers.selectors import taxpayer_search
 from taxservice.web.access import staff_page
 from taxservice.web.decisions import decision_records
-from taxservice.web.forms import TransitionForm
+from taxservice.web.forms import NoteForm, TransitionForm
 from taxservice.web.history import history_rows
 from taxservice.web.labels import FIELD_LABELS
 from taxservice.web.queries import (
@@ -148,8 +148,31 @@ def task_step(request: HttpRequest, staff: Staff, task_id: int) -> HttpResponse:
     return _render_task(request, staff, current, failed=form, status=400)
 
 
+@require_POST
+@staff_page()
+def task_note(request: HttpRequest, staff: Staff, task_id: int) -> HttpResponse:
+    """Add a note to the task (POST from its page); a refusal keeps what was typed."""
+    task = _visible_task(staff, task_id)
+    form = NoteForm(request.POST)
+    if form.is_valid():
+        try:
+            services.task_comment_add(actor=staff, task_id=task.pk, body=form.cleaned_data["body"])
+        except ServiceError as error:
+            form.add_service_error(error)
+        else:
+            messages.success(request, _("Note added."))
+            return redirect(task_url(task) + "#notes")
+    return _render_task(request, staff, task, note_form=form, status=400)
+
+
 def _render_task(
-    request: HttpRequest, staff: Staff, task: Task, *, failed: TransitionForm | None = None, status: int = 200
+    request: HttpRequest,
+    staff: Staff,
+    task: Task,
+    *,
+    failed: TransitionForm | None = None,
+    note_form: NoteForm | None = None,
+    status: int = 200,
 ) -> HttpResponse:
     history = history_rows(selectors.task_history(task=task))
     forms = []
@@ -178,6 +201,8 @@ def _render_task(
         "decisions": decision_records(task=task),
         "forms": forms,
         "approval_pair": {"approve", "reject"} <= steps_on_offer,
+        "notes": selectors.task_comments(task=task),
+        "note_form": note_form or NoteForm(),
     }
     return render(request, "web/task_detail.html", context, status=status)
 

@@ -8,7 +8,8 @@ Notifications themselves are written by `cases.notifications` after a transition
 
 from __future__ import annotations
 
-from django.db.models import F, QuerySet
+from django.db.models import F, QuerySet, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -19,10 +20,10 @@ from taxservice.workflow.cases.models import Notification
 
 def notification_list_for_staff(*, staff: Staff, unread_only: bool = False) -> QuerySet[Notification]:
     """The staff member's own notifications, newest first, each with `transition_name`
-    (the step that caused it, e.g. "assign")."""
+    (the step that caused it, e.g. "assign", or "note" for a note that mentions them)."""
     qs = (
         Notification.objects.filter(recipient=staff)
-        .annotate(transition_name=F("transition__transition"))
+        .annotate(transition_name=Coalesce(F("transition__transition"), Value("note")))
         .order_by("-created_at", "-id")
     )
     return qs.filter(read_at__isnull=True) if unread_only else qs

@@ -389,9 +389,38 @@ class TaskIntake(models.Model):
         return f"{self.source} → T{self.task_id}"
 
 
+class TaskComment(models.Model):
+    """An internal note between the people working a task. Append-only: a note is never
+    edited or deleted; a correction is another note. `@username` mentions notify."""
+
+    task = models.ForeignKey(Task, verbose_name=_("task"), on_delete=models.PROTECT, related_name="comments")
+    author = models.ForeignKey(Staff, verbose_name=_("author"), on_delete=models.PROTECT, related_name="+")
+    body = models.TextField(_("note"))
+    mentions = models.ManyToManyField(Staff, verbose_name=_("mentioned"), blank=True, related_name="+")
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("task note")
+        verbose_name_plural = _("task notes")
+        indexes = [models.Index(fields=["task", "created_at"], name="comment_task_idx")]
+
+    def __str__(self) -> str:
+        return f"T{self.task_id}: {self.body[:40]}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise ValidationError("Task notes are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError("Task notes are append-only.")
+
+
 class Notification(models.Model):
-    """A message to a staff member about a transition: written by a Celery task after the
-    transition commits, or by the robot's batch in its own transaction (docs/decisions.md §4)."""
+    """A message to a staff member about a transition or a note that mentions them: written
+    by a Celery task after the transition commits, by the robot's batch in its own
+    transaction (docs/decisions.md §4), or with the note itself."""
 
     # The unique (recipient, transition) constraint indexes recipients. Nothing reads
     # notifications by transition, and transitions are never deleted (append-only; the
@@ -400,7 +429,10 @@ class Notification(models.Model):
     recipient = models.ForeignKey(Staff, on_delete=models.CASCADE, related_name="notifications", db_index=False)
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="notifications")
     transition = models.ForeignKey(
-        TaskTransition, on_delete=models.CASCADE, related_name="notifications", db_index=False
+        TaskTransition, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications", db_index=False
+    )
+    comment = models.ForeignKey(
+        TaskComment, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications", db_index=False
     )
     message = models.CharField(_("message"), max_length=200)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
@@ -412,7 +444,17 @@ class Notification(models.Model):
         verbose_name_plural = _("notifications")
         constraints = [
             # Idempotency: a retried Celery task never notifies twice for one transition.
-            models.UniqueConstraint(fields=["recipient", "transition"], name="notification_once_per_transition")
+            models.UniqueConstraint(fields=["recipient", "transition"], name="notification_once_per_transition"),
+            models.UniqueConstraint(
+                fields=["recipient", "comment"],
+                condition=models.Q(comment__isnull=False),
+                name="notification_once_per_comment",
+            ),
+            # About exactly one thing: a transition or a note.
+            models.CheckConstraint(
+                condition=models.Q(transition__isnull=True) ^ models.Q(comment__isnull=True),
+                name="notification_about_one_thing",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -12,7 +12,7 @@ from django_fsm import can_proceed
 from taxservice import access
 from taxservice.org.models import Staff
 from taxservice.workflow.cases import policy, transitions
-from taxservice.workflow.cases.models import OPEN_STATES, Case, Task, TaskTransition
+from taxservice.workflow.cases.models import OPEN_STATES, Case, Task, TaskComment, TaskTransition
 
 TASK_RELATED = ("item", "taxpayer", "team", "assignee", "case")
 
@@ -96,4 +96,14 @@ def taxpayer_story(*, staff: Staff, taxpayer_id: int, limit: int = 10) -> Taxpay
         open_count=tasks.count(),
         case_count=cases.count(),
         visible_case_ids=frozenset(visible),
+    )
+
+
+def task_comments(*, task: Task) -> list[TaskComment]:
+    """The task's notes, oldest first, with their authors and the people they mention."""
+    return list(
+        TaskComment.objects.filter(task=task)
+        .select_related("author")
+        .prefetch_related("mentions")
+        .order_by("created_at", "id")
     )

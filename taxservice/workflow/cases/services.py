@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from collections import Counter
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition, can_proceed
 
@@ -37,8 +39,10 @@ from taxservice.workflow.cases.models import (
     Case,
     CaseTransition,
     Channel,
+    Notification,
     Task,
     TaskAssignment,
+    TaskComment,
     TaskState,
     TaskTransition,
 )
@@ -404,3 +408,74 @@ class BulkRefused(InvalidInput):
 
 class _RollBack(Exception):
     """Raised inside the outer atomic block to undo a partly applied bulk action."""
+
+
+# --- notes on a task -------------------------------------------------------------------------
+
+COMMENT_MAX_CHARS = 4000
+COMMENT_MAX_MENTIONS = 10
+_MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9_.+-]{1,150})")
+
+
+def task_comment_add(*, actor: Staff, task_id: int, body: str) -> TaskComment:
+    """Add an internal note to a task the actor may see; `@username` mentions tell those people.
+
+    A blank note, one over COMMENT_MAX_CHARS characters, or more than COMMENT_MAX_MENTIONS
+    mentions is refused before anything is read. A mention of someone unknown, or of
+    someone who may not see the task (the note would show them work that is not theirs), is
+    refused with their names, and nothing is written. The note and its notifications
+    commit together.
+    """
+    text = (body or "").strip()
+    if not text:
+        raise InvalidInput(_("Write the note first."), code="body_required", fields={"body": [_("Required.")]})
+    if len(text) > COMMENT_MAX_CHARS:
+        raise InvalidInput(
+            _("A note has at most %(n)s characters.") % {"n": COMMENT_MAX_CHARS},
+            code="body_too_long",
+            fields={"body": [_("Too long.")]},
+        )
+    usernames = list(dict.fromkeys(_MENTION.findall(text)))
+    if len(usernames) > COMMENT_MAX_MENTIONS:
+        raise InvalidInput(
+            _("Mention at most %(n)s people in one note.") % {"n": COMMENT_MAX_MENTIONS},
+            code="too_many_mentions",
+            fields={"body": [_("Too many mentions.")]},
+        )
+    with transaction.atomic():
+        task = Task.objects.select_related("team", "case", "item").filter(pk=task_id).first()
+        if task is None or not access.can_see_task(actor, task):
+            raise NotFound(_("No task %(id)s.") % {"id": task_id})
+        people = list(
+            Staff.objects.select_related("home_branch", "user")
+            .prefetch_related("role_rows", "teams")
+            .filter(user__username__in=usernames)
+        )
+        found = {person.user.username: person for person in people}
+        unknown = [name for name in usernames if name not in found]
+        blind = [person.name for person in people if not access.can_see_task(person, task)]
+        if unknown or blind:
+            problems = [_("No staff member %(name)s.") % {"name": "@" + name} for name in unknown]
+            problems += [_("%(name)s may not see this task.") % {"name": name} for name in blind]
+            raise InvalidInput(_("The note was not added."), code="bad_mention", fields={"body": problems})
+        now = timezone.now()
+        comment = TaskComment.objects.create(task=task, author=actor, body=text, created_at=now)
+        comment.mentions.set(people)
+        recipients = [person for person in people if person.pk != actor.pk]
+        with translation.override(settings.LANGUAGE_CODE):  # the bureau's language, like every notification
+            message = _("%(author)s mentioned you on task T%(task)s (%(item)s): %(text)s")
+            Notification.objects.bulk_create(
+                [
+                    Notification(
+                        recipient=person,
+                        task=task,
+                        comment=comment,
+                        created_at=now,
+                        message=(
+                            message % {"author": actor.name, "task": task.pk, "item": task.item.name, "text": text}
+                        )[:200],
+                    )
+                    for person in recipients
+                ]
+            )
+    return comment
