@@ -15,6 +15,7 @@ from taxservice.catalogue.selectors import item_search
 from taxservice.errors import InvalidInput, ServiceError
 from taxservice.org.models import Branch, Staff
 from taxservice.taxpayers.models import Taxpayer
+from taxservice.taxpayers.validators import normalise_credit_code
 from taxservice.taxpayers.selectors import taxpayer_search
 from taxservice.taxpayers.services import taxpayer_register
 from taxservice.web.access import staff_page
@@ -62,6 +63,9 @@ def consult(request: HttpRequest, staff: Staff) -> HttpResponse:
 @staff_page(access.can_use_front_desk)
 def open_case(request: HttpRequest, staff: Staff, credit_code: str) -> HttpResponse:
     """Open a consultation for one taxpayer with every item asked for, whole or not at all."""
+    canonical = normalise_credit_code(credit_code)
+    if canonical != credit_code and request.method == "GET":  # a code typed into the address bar
+        return redirect("frontdesk:open_case", credit_code=canonical)
     taxpayer = get_object_or_404(Taxpayer.objects.select_related("competent_branch"), credit_code=credit_code)
     halls = list(Branch.objects.filter(kind=Branch.Kind.HALL).order_by("code"))
     own_hall = staff.home_branch.code if staff.home_branch.kind == Branch.Kind.HALL else ""

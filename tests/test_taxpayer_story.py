@@ -43,3 +43,10 @@ def test_a_first_contact_says_so(client, org, taxpayer, items):
     assert (story.case_count, story.open_count, list(story.recent_cases)) == (0, 0, [])
     client.force_login(org.clerk.user)
     assert "首次" in client.get(f"/frontdesk/taxpayers/{taxpayer.credit_code}/open/").content.decode()
+
+
+def test_a_lowercase_code_in_the_address_opens_the_taxpayers_page(client, org, taxpayer):
+    client.force_login(org.clerk.user)
+    response = client.get(f"/frontdesk/taxpayers/{taxpayer.credit_code.lower()}/open/")
+    assert response.status_code == 302
+    assert response["Location"].endswith(f"/frontdesk/taxpayers/{taxpayer.credit_code}/open/")
