@@ -15,9 +15,9 @@ from taxservice.catalogue.selectors import item_search
 from taxservice.errors import InvalidInput, ServiceError
 from taxservice.org.models import Branch, Staff
 from taxservice.taxpayers.models import Taxpayer
-from taxservice.taxpayers.validators import normalise_credit_code
 from taxservice.taxpayers.selectors import taxpayer_search
 from taxservice.taxpayers.services import taxpayer_register
+from taxservice.taxpayers.validators import normalise_credit_code
 from taxservice.web.access import staff_page
 from taxservice.web.queries import paginate
 from taxservice.workflow.cases import selectors, services, transitions
