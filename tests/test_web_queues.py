@@ -163,7 +163,7 @@ def test_the_home_page_counts_my_work(client, org, open_case):
     _transferred(open_case, org, "approval")
     client.force_login(org.member.user)
     counts = client.get(reverse("home")).context["counts"]
-    assert (counts.my_open, counts.team_queue, counts.approvals, counts.at_counter) == (1, 1, None, None)
+    assert (counts.my_open, counts.team_queue, counts.approvals, counts.open_cases) == (1, 1, None, None)
 
 
 def test_the_queue_takes_a_fixed_number_of_queries(client, org, open_case, django_assert_max_num_queries):

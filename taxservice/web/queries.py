@@ -14,7 +14,7 @@ from taxservice.org.models import Staff, Team, Tier
 from taxservice.pagination import IdFirstPaginator
 from taxservice.web.forms import TransitionForm
 from taxservice.workflow.cases import selectors
-from taxservice.workflow.cases.models import OPEN_STATES, Task, TaskState
+from taxservice.workflow.cases.models import OPEN_STATES, Case, Task, TaskState
 from taxservice.workflow.cases.transitions import ONE_CLICK_STEPS
 
 PAGE_SIZE = 25
@@ -44,33 +44,34 @@ def awaiting_approval_for_staff(*, staff: Staff) -> QuerySet[Task]:
     return selectors.task_list_for_staff(staff=staff).filter(state=TaskState.AWAITING_APPROVAL).order_by("due_at", "id")
 
 
+def queued_for_staff(*, staff: Staff) -> QuerySet[Task]:
+    """The queue page filtered to `?state=queued`: what waits there to be taken on."""
+    return queue_for_staff(staff=staff).filter(state=TaskState.QUEUED)
+
+
+def open_cases_for_staff(*, staff: Staff) -> QuerySet[Case]:
+    """The case list filtered to `?state=open`."""
+    return selectors.case_list_for_staff(staff=staff).filter(state=Case.State.OPEN)
+
+
 @dataclass
 class HomeCounts:
+    """The home page's cards. Each count is the length of the list its card links to,
+    counted on the same queryset as that list (tests/test_my_tasks_and_home.py holds them
+    together); None where the card is not shown."""
+
     my_open: int
     team_queue: int | None
     approvals: int | None
-    at_counter: int | None
+    open_cases: int | None
 
 
 def home_counts(*, staff: Staff) -> HomeCounts:
-    team_queue = None
-    if access.can_use_queue(staff):
-        team_queue = (
-            selectors.task_list_for_staff(staff=staff)
-            .filter(state=TaskState.QUEUED, team_id__in=access.staff_team_ids(staff))
-            .count()
-        )
-    approvals = None
-    if access.can_use_approvals(staff):
-        approvals = awaiting_approval_for_staff(staff=staff).count()
-    at_counter = None
-    if access.can_use_front_desk(staff):
-        at_counter = Task.objects.filter(case__accepted_by=staff, state=TaskState.RECEIVED).count()
     return HomeCounts(
-        my_open=Task.objects.filter(assignee=staff, state__in=OPEN_STATES).count(),
-        team_queue=team_queue,
-        approvals=approvals,
-        at_counter=at_counter,
+        my_open=my_open_tasks(staff=staff).count(),
+        team_queue=queued_for_staff(staff=staff).count() if access.can_use_queue(staff) else None,
+        approvals=awaiting_approval_for_staff(staff=staff).count() if access.can_use_approvals(staff) else None,
+        open_cases=open_cases_for_staff(staff=staff).count() if access.can_use_front_desk(staff) else None,
     )
 
 
