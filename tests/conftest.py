@@ -258,6 +258,7 @@ def page(browser):
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     yield page
     context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
     assert errors == [], f"JavaScript errors: {errors}"
 
 
