@@ -14,6 +14,7 @@ urlpatterns = [
     path("tasks/<int:task_id>/", views.task_detail, name="task_detail"),
     path("tasks/<int:task_id>/step/", views.task_step, name="task_step"),
     path("tasks/<int:task_id>/notes/", views.task_note, name="task_note"),
+    path("search/", views.search, name="search"),
     path("inbox/", inbox.inbox, name="inbox"),
     path("inbox/<int:notification_id>/read/", inbox.inbox_mark_read, name="inbox_mark_read"),
     path("inbox/read-all/", inbox.inbox_mark_all_read, name="inbox_mark_all_read"),

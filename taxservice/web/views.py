@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
@@ -29,6 +31,7 @@ from taxservice.web.queries import (
     home_counts,
     my_open_tasks,
     paginate,
+    sent_back,
     team_choices,
 )
 from taxservice.web.redirects import safe_next
@@ -66,6 +69,39 @@ def my_tasks(request: HttpRequest, staff: Staff) -> HttpResponse:
     page = paginate(request, my_open_tasks(staff=staff))
     attach_actions(staff=staff, tasks=page.object_list)
     return render(request, "web/my_tasks.html", {"page": page})
+
+
+SEARCH_MAX_CHARS = 100
+_TASK_NUMBER = re.compile(r"^[Tt]\s*(\d{1,18})$")
+_CASE_NUMBER = re.compile(r"^#?\s*(\d{1,18})$")
+
+
+@staff_page()
+def search(request: HttpRequest, staff: Staff) -> HttpResponse:
+    """The top bar's search: a task number (T123) or a case number (#45, 45) opens it where
+    the person may see it; anything else finds taxpayers by code or name, with their cases."""
+    query = request.GET.get("q", "").strip()[:SEARCH_MAX_CHARS]
+    task_number = _TASK_NUMBER.match(query)
+    if task_number and selectors.task_get_for_staff(staff=staff, task_id=int(task_number.group(1))):
+        return redirect("task_detail", task_id=int(task_number.group(1)))
+    case_number = _CASE_NUMBER.match(query)
+    if case_number and selectors.case_list_for_staff(staff=staff).filter(pk=int(case_number.group(1))).exists():
+        return redirect("case_detail", case_id=int(case_number.group(1)))
+    page = paginate(request, taxpayer_search(query=query)) if query else None
+    cases = (
+        selectors.case_list_for_staff(staff=staff)
+        .filter(taxpayer__in=list(page.object_list))
+        .order_by("-created_at")[:50]
+        if page is not None
+        else []
+    )
+    context = {
+        "search_query": query,
+        "page": page,
+        "cases": cases,
+        "number_not_found": bool(task_number or case_number),
+    }
+    return render(request, "web/search.html", context)
 
 
 @staff_page()
@@ -201,6 +237,7 @@ def _render_task(
         "decisions": decision_records(task=task),
         "forms": forms,
         "approval_pair": {"approve", "reject"} <= steps_on_offer,
+        "sent_back": sent_back(task=task),
         "notes": selectors.task_comments(task=task),
         "note_form": note_form or NoteForm(),
     }
