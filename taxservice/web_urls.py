@@ -18,6 +18,7 @@ urlpatterns = [
     path("inbox/", inbox.inbox, name="inbox"),
     path("inbox/<int:notification_id>/read/", inbox.inbox_mark_read, name="inbox_mark_read"),
     path("inbox/read-all/", inbox.inbox_mark_all_read, name="inbox_mark_all_read"),
+    path("inbox/link/", inbox.inbox_link, name="inbox_link"),
     path("frontdesk/", include("frontdesk.urls")),
     path("middle-office/", include("middle_office.urls")),
     path("back-office/", include("back_office.urls")),

@@ -31,3 +31,17 @@ def test_an_overlong_query_is_cut_not_refused(client, org):
     client.force_login(org.clerk.user)
     response = client.get("/search/", {"q": "甲" * 500})
     assert response.status_code == 200 and len(response.context["search_query"]) == 100
+
+
+def test_the_inbox_link_refreshes_itself_with_the_current_count(client, org, open_case):
+    from taxservice.workflow.cases import services
+
+    client.force_login(org.coordinator.user)
+    assert 'hx-get="/inbox/link/"' in client.get("/").content.decode()
+    before = client.get("/inbox/link/")
+    assert before.status_code == 200 and 'data-unread="0"' in before.content.decode()
+    task = open_case("assisted").tasks.get()
+    services.task_transition(task_id=task.pk, actor=org.clerk, name="transfer")
+    services.task_transition(task_id=task.pk, actor=org.member, name="assign")
+    services.task_comment_add(actor=org.member, task_id=task.pk, body="@coordinator 请看")
+    assert 'data-unread="1"' in client.get("/inbox/link/").content.decode()

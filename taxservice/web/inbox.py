@@ -56,6 +56,13 @@ def inbox_mark_all_read(request: HttpRequest, staff: Staff) -> HttpResponse:
     return redirect(_back_to_inbox(request))
 
 
+@staff_page()
+def inbox_link(request: HttpRequest, staff: Staff) -> HttpResponse:
+    """The top bar's inbox link alone: it asks for itself every minute (htmx), so the count
+    follows new notifications without a reload."""
+    return render(request, "web/_inbox_link.html")
+
+
 def _show(params) -> str:  # a QueryDict
     return "unread" if params.get("show") == "unread" else "all"
 
