@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from django.core.paginator import Page
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -14,7 +15,7 @@ from taxservice.org.models import Staff, Team, Tier
 from taxservice.pagination import IdFirstPaginator
 from taxservice.web.forms import TransitionForm
 from taxservice.workflow.cases import selectors
-from taxservice.workflow.cases.models import OPEN_STATES, Case, Task, TaskState
+from taxservice.workflow.cases.models import OPEN_STATES, Case, Task, TaskState, TaskTransition
 from taxservice.workflow.cases.transitions import ONE_CLICK_STEPS
 
 PAGE_SIZE = 25
@@ -25,11 +26,51 @@ def paginate(request: HttpRequest, queryset: QuerySet) -> Page:
 
 
 def my_open_tasks(*, staff: Staff) -> QuerySet[Task]:
-    return (
+    """Open tasks I hold, the earliest due first, each with its latest step (`with_latest_step`)."""
+    return with_latest_step(
         Task.objects.select_related(*selectors.TASK_RELATED)
         .filter(assignee=staff, state__in=OPEN_STATES)
         .order_by("due_at", "id")
     )
+
+
+def _latest(field: str) -> Subquery:
+    # The last row of the task's log: served by transition_task_at_idx (task, at).
+    log = TaskTransition.objects.filter(task=OuterRef("pk")).order_by("-at", "-id")
+    return Subquery(log.values(field)[:1])
+
+
+def with_latest_step(tasks: QuerySet[Task]) -> QuerySet[Task]:
+    """Annotate each task with its latest step in the same query: `last_step` (the
+    transition's name), `last_reason`, `last_actor_name` and `last_at`. A task whose
+    `last_step` is "reject" was sent back by its approver and has not moved on since."""
+    return tasks.annotate(
+        last_step=_latest("transition"),
+        last_reason=_latest("reason"),
+        last_actor_name=_latest("actor__name"),
+        last_at=_latest("at"),
+    )
+
+
+@dataclass(frozen=True)
+class SentBack:
+    """The approver's rejection a task is still on: who, when and their opinion."""
+
+    by: str
+    at: dt.datetime
+    reason: str
+
+
+def sent_back(*, task: Task) -> SentBack | None:
+    """The opinion the task was sent back with, while its latest step is that rejection."""
+    row = (
+        with_latest_step(Task.objects.filter(pk=task.pk))
+        .values("last_step", "last_reason", "last_actor_name", "last_at")
+        .first()
+    )
+    if row is None or row["last_step"] != "reject":
+        return None
+    return SentBack(by=row["last_actor_name"] or "", at=row["last_at"], reason=row["last_reason"])
 
 
 def queue_for_staff(*, staff: Staff) -> QuerySet[Task]:
