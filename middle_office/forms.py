@@ -10,9 +10,9 @@ from django.utils.translation import gettext_lazy as _
 
 from taxservice.catalogue.models import HandlingList
 from taxservice.errors import ServiceError
-from taxservice.org.models import Branch, Staff, Team, Tier
+from taxservice.org.models import Branch, Team, Tier
 from taxservice.taxpayers.models import Taxpayer
-from taxservice.web.forms import ServiceErrorsMixin
+from taxservice.web.forms import PeopleGroup, PeopleSelect, ServiceErrorsMixin, offer_people
 from taxservice.web.labels import FIELD_LABELS, FILTER_LABELS
 from taxservice.workflow.cases import transitions
 from taxservice.workflow.cases.models import Task, TaskState
@@ -126,14 +126,17 @@ class BulkForm(ServiceErrorsMixin, forms.Form):
 
     action = forms.ChoiceField(label=_("Action"), choices=[(name, name) for name in BULK_ACTIONS])
     tasks = IdListField(label=_("Tasks"))
-    assignee = forms.TypedChoiceField(label=_("Assign to"), required=False, coerce=int, empty_value=None)
+    assignee = forms.TypedChoiceField(
+        label=_("Assign to"), required=False, coerce=int, empty_value=None, widget=PeopleSelect
+    )
     team = forms.ChoiceField(label=_("Send to team"), required=False)
     reason = forms.CharField(label=_("Reason"), required=False, max_length=500)
 
-    def __init__(self, *args, staff_on_duty: list[Staff], teams: list[Team], **kwargs) -> None:
+    def __init__(self, *args, assignees: list[PeopleGroup], teams: list[Team], **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.refusals: list[str] = []
-        self.fields["assignee"].choices = [("", "—")] + assignee_groups(staff_on_duty)
+        # taxservice.web.queries.people_by_team: the handlers of every team, grouped, with their load.
+        offer_people(self.fields["assignee"], assignees, blank="—")
         self.fields["team"].choices = [("", "—")] + [
             (team.code, f"{team.name} · {team.get_tier_display()}") for team in teams
         ]
@@ -166,17 +169,6 @@ class BulkForm(ServiceErrorsMixin, forms.Form):
                 self.add_error(name, messages)
             else:
                 self.add_error(None, [f"{FIELD_LABELS.get(name, name)}: {message}" for message in messages])
-
-
-def assignee_groups(staff: list[Staff]) -> list:
-    """Choices grouped by team, each person with their load: "王五 (3/20)"."""
-    groups: dict[str, list] = {}
-    for person in staff:
-        label = f"{person.name} ({person.open_tasks}/{person.capacity})"
-        names = [team.name for team in person.teams.all()] or [str(_("No team"))]
-        for name in names:
-            groups.setdefault(name, []).append((person.pk, label))
-    return [(name, groups[name]) for name in sorted(groups)]
 
 
 class RobotForm(forms.Form):

@@ -20,11 +20,10 @@ from taxservice.errors import ServiceError
 from taxservice.org.models import Staff, Team
 from taxservice.web.access import staff_page
 from taxservice.web.labels import filter_label
-from taxservice.web.queries import PAGE_SIZE, attach_actions, paginate, queue_for_staff, team_choices
+from taxservice.web.queries import PAGE_SIZE, attach_actions, paginate, people_by_team, queue_for_staff, team_choices
 from taxservice.web.redirects import safe_next
 from taxservice.workflow.cases import services
 from taxservice.workflow.cases.models import TaskState
-from taxservice.workflow.routing import selectors as hub_selectors
 from taxservice.workflow.routing import services as routing_services
 from taxservice.workflow.routing.models import DispatchDecision, RobotSettings, RoutingRule, UploadBatch
 from taxservice.workflow.routing.uploads import MAX_BYTES, upload_progress, upload_refuse_large, upload_start
@@ -77,8 +76,8 @@ def hub(request: HttpRequest, staff: Staff) -> HttpResponse:
     filter_form = HubFilterForm(request.GET, teams=teams)
     filters = filter_form.filters()
     clock = Clock.at(timezone.now())
-    on_duty = list(hub_selectors.staff_on_duty_with_load())
-    bulk = BulkForm(request.POST or None, staff_on_duty=on_duty, teams=teams)
+    # Who may hold a task in those teams, by team, with their load; off duty shown, not choosable.
+    bulk = BulkForm(request.POST or None, assignees=people_by_team(teams=teams), teams=teams)
     refusals: dict[int, str] = {}
     status = 200
     if request.method == "POST":

@@ -84,7 +84,13 @@ def test_a_coordinator_assigns_to_a_team_member(client, org, open_case):
     client.force_login(org.coordinator.user)
     response = client.get(reverse("task_detail", args=[task.pk]))
     assign = next(form for form in response.context["forms"] if form.step == "assign")
-    assert [label for _, label in assign.fields["assignee"].choices] == ["本人", "中台王", "中台赵"]
+    # Not "myself": the coordinator is no member of the online team (the service would refuse).
+    (_, blank), *groups = assign.fields["assignee"].choices
+    assert blank != "本人"
+    assert [label for _, people in groups for _, label in people] == [
+        "中台王 · 线上办理团队 (0/20)",
+        "中台赵 · 线上办理团队 (0/20)",
+    ]
     _step(client, task, transition="assign", expected_state="queued", assignee=org.member2.pk)
     task.refresh_from_db()
     assert task.assignee == org.member2

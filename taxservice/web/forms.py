@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from taxservice.errors import ServiceError
-from taxservice.org.models import Staff, Team
+from taxservice.org.models import Team
 from taxservice.web.labels import FIELD_LABELS, service_message
 from taxservice.workflow.cases import transitions
 from taxservice.workflow.cases.models import Channel, Task
@@ -28,6 +30,55 @@ class ServiceErrorsMixin:
                 self.add_error(None, [f"{label}: {message}" for message in messages])
 
 
+@dataclass(frozen=True)
+class Person:
+    """One person someone may hand a task to, as a list shows them."""
+
+    pk: int
+    label: str  # "name · team (open/capacity)", off duty said in words
+    on_duty: bool
+
+
+@dataclass(frozen=True)
+class PeopleGroup:
+    team: str
+    people: list[Person]
+
+
+@dataclass(frozen=True)
+class AssigneeChoices:
+    """Whom a supervisor may name (taxservice.web.queries.assignee_choices)."""
+
+    groups: list[PeopleGroup]
+    myself: bool  # the supervisor may hold the task themselves
+
+
+class PeopleSelect(forms.Select):
+    """People in option groups by team; those in `disabled` (off duty) are shown, not choosable.
+
+    `data-people-filter` makes static/js/people-filter.js put a text filter above the list;
+    without JavaScript it is a plain select."""
+
+    def __init__(self, attrs=None, choices=()) -> None:
+        super().__init__(attrs, choices)
+        self.disabled: frozenset[int] = frozenset()
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex=subindex, attrs=attrs)
+        if value in self.disabled:
+            option["attrs"]["disabled"] = True
+        return option
+
+
+def offer_people(field: forms.ChoiceField, groups: list[PeopleGroup], *, blank: str) -> None:
+    """Fill a PeopleSelect field: `blank` first, then a group per team, off-duty people disabled."""
+    field.choices = [("", blank)] + [(group.team, [(p.pk, p.label) for p in group.people]) for group in groups]
+    widget = field.widget
+    assert isinstance(widget, PeopleSelect)
+    widget.disabled = frozenset(p.pk for group in groups for p in group.people if not p.on_duty)
+    widget.attrs["data-people-filter"] = _("Filter by name or team")
+
+
 class TransitionForm(ServiceErrorsMixin, forms.Form):
     """One step on one task. Bound to a POST it only parses; unbound it renders the inputs."""
 
@@ -37,7 +88,7 @@ class TransitionForm(ServiceErrorsMixin, forms.Form):
     # names, labelled as the spec says.
     reason = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
     result = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    assignee = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
+    assignee = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, widget=PeopleSelect)
     channel = forms.ChoiceField(required=False, choices=Channel.choices)
     team = forms.ChoiceField(required=False)
 
@@ -46,7 +97,7 @@ class TransitionForm(ServiceErrorsMixin, forms.Form):
         *args,
         step: str,
         task: Task,
-        assignees: list[Staff] | None = None,
+        assignees: AssigneeChoices | None = None,
         teams: list[Team] | None = None,
         **kwargs,
     ) -> None:
@@ -71,17 +122,35 @@ class TransitionForm(ServiceErrorsMixin, forms.Form):
                 # The browser's hint; the service enforces it (transitions.check_required).
                 self.fields[name].widget.attrs["required"] = "required"
         if "assignee" in self.fields:
-            if assignees:
-                self.fields["assignee"].choices = [("", _("Myself"))] + [(s.pk, s.name) for s in assignees]
-            else:
+            if assignees is None:
                 # Only supervisors name someone else; everyone else takes the task themselves.
                 del self.fields["assignee"]
+            else:
+                groups = assignees.groups
+                if step == "reassign" and task.assignee_id is not None:  # not to the person holding it
+                    groups = [
+                        PeopleGroup(group.team, [p for p in group.people if p.pk != task.assignee_id])
+                        for group in groups
+                    ]
+                    groups = [group for group in groups if group.people]
+                # Blank means "myself" where the step allows it and the service would let me hold it.
+                myself = assignees.myself and not inputs["assignee"].required
+                offer_people(self.fields["assignee"], groups, blank=_("Myself") if myself else _("Choose a person…"))
+                if not myself:
+                    self.fields["assignee"].widget.attrs["required"] = "required"
         if "team" in self.fields:
             self.fields["team"].choices = [("", "—")] + [
                 (team.code, f"{team.name} · {team.get_tier_display()}")
                 for team in teams or []
                 if team.pk != task.team_id
             ]
+
+    def clean_assignee(self) -> int | None:
+        value = self.cleaned_data.get("assignee")
+        if value is None and self.fields["assignee"].widget.attrs.get("required"):
+            # No "myself" on offer: the supervisor could not hold it (or the step names someone).
+            raise forms.ValidationError(_("Choose whom to assign the task to."), code="assignee_required")
+        return value
 
     @property
     def is_one_click(self) -> bool:

@@ -9,11 +9,12 @@ from django.core.paginator import Page
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from taxservice import access
-from taxservice.org.models import Staff, Team, Tier
+from taxservice.org.models import Staff, StaffRole, Team, Tier
 from taxservice.pagination import IdFirstPaginator
-from taxservice.web.forms import TransitionForm
+from taxservice.web.forms import AssigneeChoices, PeopleGroup, Person, TransitionForm
 from taxservice.workflow.cases import selectors
 from taxservice.workflow.cases.models import OPEN_STATES, Case, Task, TaskState, TaskTransition
 from taxservice.workflow.cases.transitions import ONE_CLICK_STEPS
@@ -116,18 +117,43 @@ def home_counts(*, staff: Staff) -> HomeCounts:
     )
 
 
-def assignee_choices(*, staff: Staff, task: Task) -> list[Staff] | None:
-    """Whom a supervisor may hand the task to: the on-duty members of its team.
+def assignee_choices(*, staff: Staff, task: Task) -> AssigneeChoices | None:
+    """Whom a supervisor may hand the task to; None for everyone else, who can only take a
+    task themselves.
 
-    None for everyone else, who can only take a task themselves. A task at the
-    coordination post (or with no team) may go to any on-duty member of any team.
+    Only people the service would accept (`_resolve_assignee` in cases/services.py: a member
+    of the task's team, on duty) and who hold tasks (`access.HANDLERS`), grouped by team:
+    the task's team, or for a task at the coordination post (or with no team) every team
+    outside the front desk. The off-duty ones are listed, marked and not choosable.
     """
     if not access.can_assign_others(staff):
         return None
-    members = Staff.objects.filter(on_duty=True).order_by("name")
-    if task.team_id is not None and task.team.kind != Team.Kind.COORDINATION_POST:
-        return list(members.filter(teams=task.team_id).distinct())
-    return list(members.filter(teams__isnull=False).distinct()[:200])
+    at_post = task.team_id is None or task.team.kind == Team.Kind.COORDINATION_POST
+    teams = Team.objects.exclude(tier=Tier.FRONT) if at_post else Team.objects.filter(pk=task.team_id)
+    in_team = at_post or task.team_id in access.staff_team_ids(staff)
+    return AssigneeChoices(groups=people_by_team(teams=teams), myself=staff.on_duty and in_team)
+
+
+def people_by_team(*, teams: QuerySet[Team] | list[Team]) -> list[PeopleGroup]:
+    """The handlers (`access.HANDLERS`) of these teams, a group per team (by tier and code),
+    on duty first, each shown as "name · team (open/capacity)". One query."""
+    memberships = (
+        Staff.teams.through.objects.filter(
+            team__in=teams, staff__in=StaffRole.objects.filter(role__in=access.HANDLERS).values("staff_id")
+        )
+        .select_related("staff", "team")
+        .order_by("team__name", "team_id", "-staff__on_duty", "staff__name", "staff_id")
+    )
+    groups: dict[Team, PeopleGroup] = {}
+    for row in memberships:
+        person, team = row.staff, row.team
+        label = f"{person.name} · {team.name} ({person.open_tasks}/{person.capacity})"
+        if not person.on_duty:
+            label = f"{label} · {gettext('off duty')}"
+        group = groups.setdefault(team, PeopleGroup(team=f"{team.name} · {team.get_tier_display()}", people=[]))
+        group.people.append(Person(pk=person.pk, label=label, on_duty=person.on_duty))
+    tiers = list(Tier.values)
+    return [groups[team] for team in sorted(groups, key=lambda team: (tiers.index(team.tier), team.code))]
 
 
 def attach_actions(*, staff: Staff, tasks: list[Task]) -> list[Task]:
