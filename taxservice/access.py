@@ -98,6 +98,7 @@ can_assign_others = _rule(
 is_supervisor = _rule("is_supervisor", set(SUPERVISORS), _("Only the assignee may do this."))
 is_admin = _rule("is_admin", {R.ADMIN}, _("Only administrators may do this."))
 
+
 def can_use_web(staff: Staff | None) -> bool:
     """Anyone with a staff record and a role beyond the API-only ones may sign in to the pages."""
     return staff is not None and bool(staff.roles - API_ONLY)

@@ -35,7 +35,12 @@ PATHS: dict[str, list[tuple[str, str, dict]]] = {
         ("accept", "member", {}),
         ("submit_for_approval", "member", {"result": "已核实"}),
     ],
-    S.DONE: [("transfer", "clerk", {}), ("assign", "member", {}), ("accept", "member", {}), ("complete", "member", {"result": "已办理"})],
+    S.DONE: [
+        ("transfer", "clerk", {}),
+        ("assign", "member", {}),
+        ("accept", "member", {}),
+        ("complete", "member", {"result": "已办理"}),
+    ],
     S.CLOSED: [
         ("transfer", "clerk", {}),
         ("assign", "member", {}),

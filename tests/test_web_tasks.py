@@ -187,7 +187,9 @@ def test_the_approver_decides_in_one_form(client, org, open_case):
     services.task_transition(task_id=task.pk, actor=org.clerk, name="transfer")
     for name in ("assign", "accept"):
         services.task_transition(task_id=task.pk, actor=org.back_member, name=name)
-    services.task_transition(task_id=task.pk, actor=org.back_member, name="submit_for_approval", result="实地核查无异常")
+    services.task_transition(
+        task_id=task.pk, actor=org.back_member, name="submit_for_approval", result="实地核查无异常"
+    )
     client.force_login(org.chief.user)
     page = client.get(reverse("task_detail", args=[task.pk]))
     assert page.context["approval_pair"]

@@ -325,7 +325,9 @@ TRANSITIONS: dict[str, Transition] = {
             roles=WORKERS,
             inputs={
                 "reason": Input(
-                    required=True, label=_("Materials needed"), missing=_("Say which materials the taxpayer must provide.")
+                    required=True,
+                    label=_("Materials needed"),
+                    missing=_("Say which materials the taxpayer must provide."),
                 )
             },
             holder_only=True,
