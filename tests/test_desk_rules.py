@@ -130,3 +130,11 @@ def test_an_api_only_account_cannot_sign_in_to_the_pages(client, org):
     client.force_login(org.integrator.user)  # a session from before: the pages still refuse
     assert client.get("/").status_code == 403
     assert client.get("/api/v1/me/").status_code in (200, 401, 403)  # the API is theirs (token auth)
+
+
+def test_after_a_send_back_the_result_box_holds_what_was_written(client, org, open_case):
+    task = drive(org, open_case("approval").tasks.get(), "awaiting_approval")  # submitted with "已核实"
+    services.task_transition(task_id=task.pk, actor=org.coordinator, name="reject", reason="请补充核实依据")
+    client.force_login(org.member.user)
+    forms = {form.step: form for form in client.get(f"/tasks/{task.pk}/").context["forms"]}
+    assert forms["submit_for_approval"]["result"].value() == "已核实"

@@ -118,6 +118,9 @@ class TransitionForm(ServiceErrorsMixin, forms.Form):
                 del self.fields[name]
                 continue
             self.fields[name].label = self.spec.input_label(name)
+            if inputs[name].prefill and name not in self.initial:
+                # What was already written (e.g. the result before a send-back) is offered again.
+                self.initial[name] = getattr(task, inputs[name].prefill, "")
             if inputs[name].required:
                 # The browser's hint; the service enforces it (transitions.check_required).
                 self.fields[name].widget.attrs["required"] = "required"

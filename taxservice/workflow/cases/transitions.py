@@ -72,6 +72,7 @@ class Input:
     required: bool = False
     label: Promise | None = None  # a more precise label than the kind's, for this step
     missing: Promise | None = None  # what to say when a required input is blank, if not the kind's
+    prefill: str = ""  # the Task field whose current value fills the box (words already written)
 
 
 @dataclass(frozen=True)
@@ -267,7 +268,7 @@ TRANSITIONS: dict[str, Transition] = {
             "complete",
             _("Complete"),
             roles=WORKERS,
-            inputs={"result": Input(required=True, missing=_("Record what was done."))},
+            inputs={"result": Input(required=True, missing=_("Record what was done."), prefill="result")},
             holder_only=True,
             condition=Condition("needs_approval", _("This item needs approval: submit it for approval instead.")),
             build=_result_step,
@@ -276,7 +277,11 @@ TRANSITIONS: dict[str, Transition] = {
             "submit_for_approval",
             _("Submit for approval"),
             roles=WORKERS,
-            inputs={"result": Input(required=True, missing=_("Record what was done: the approver decides on it."))},
+            inputs={
+                "result": Input(
+                    required=True, missing=_("Record what was done: the approver decides on it."), prefill="result"
+                )
+            },
             holder_only=True,
             condition=Condition("needs_no_approval", _("This item needs no approval: complete it instead.")),
             build=_result_step,
