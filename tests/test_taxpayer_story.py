@@ -45,8 +45,10 @@ def test_a_first_contact_says_so(client, org, taxpayer, items):
     assert "首次" in client.get(f"/frontdesk/taxpayers/{taxpayer.credit_code}/open/").content.decode()
 
 
-def test_a_lowercase_code_in_the_address_opens_the_taxpayers_page(client, org, taxpayer):
+def test_a_lowercase_or_full_width_code_in_the_address_opens_the_taxpayers_page(client, org, taxpayer):
     client.force_login(org.clerk.user)
-    response = client.get(f"/frontdesk/taxpayers/{taxpayer.credit_code.lower()}/open/")
+    typed = taxpayer.credit_code.lower().translate({c: c + 0xFEE0 for c in range(ord("0"), ord("9") + 1)})
+    assert typed != taxpayer.credit_code  # lowercase, full-width digits
+    response = client.get(f"/frontdesk/taxpayers/{typed}/open/")
     assert response.status_code == 302
     assert response["Location"].endswith(f"/frontdesk/taxpayers/{taxpayer.credit_code}/open/")

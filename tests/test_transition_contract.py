@@ -13,8 +13,7 @@ from django.db import transaction
 from django_fsm import FSMField
 
 from taxservice import access
-from taxservice.org.models import Staff
-from taxservice.web.forms import TransitionForm
+from taxservice.web.forms import AssigneeChoices, PeopleGroup, Person, TransitionForm
 from taxservice.workflow.cases import selectors, transitions
 from taxservice.workflow.cases.models import Case, CaseTransition, Task, TaskTransition
 from tests.test_services_transitions import PATHS, drive
@@ -37,7 +36,10 @@ def test_every_spec_has_a_label_a_policy_entry_and_a_form(name):
     assert transitions.label(name) and transitions.label(name) != name
     assert spec.roles, "nobody could make it"
     # As a supervisor sees it: with people to name (others take a task only themselves).
-    form = TransitionForm(step=name, task=Task(state="received"), assignees=[Staff(pk=1, name="甲")], teams=[])
+    people = AssigneeChoices(
+        groups=[PeopleGroup(team="线上办理团队", people=[Person(2, "甲 · 线上办理团队 (0/20)", True)])], myself=True
+    )
+    form = TransitionForm(step=name, task=Task(state="received"), assignees=people, teams=[])
     # The form shows exactly the spec's inputs, required ones marked for the browser.
     shown = [field for field in transitions.INPUT_KINDS if field in form.fields]
     assert shown == [field for field in transitions.INPUT_KINDS if field in spec.inputs]
