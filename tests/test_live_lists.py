@@ -14,6 +14,7 @@ import pytest
 from django.urls import reverse
 
 from taxservice.workflow.cases import services
+from tests.browser import CHROMIUM, sign_in
 
 
 def _transferred(org, open_case, key="assisted"):
@@ -76,3 +77,67 @@ def test_an_empty_list_still_refreshes(client, org):
     html = client.get(reverse("my_tasks")).content.decode()
     assert 'id="live-list"' in html and "data-live-list" in html
     assert "<table" not in _container(html)
+
+
+# --- In the browser -----------------------------------------------------------------------
+
+
+def _refresh(page) -> None:
+    page.evaluate("htmx.trigger('#live-list', 'refresh')")
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's Chromium is not installed at /usr/bin/chromium")
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("shipped_routing_rules")
+def test_the_hub_shows_a_new_task_after_a_refresh_unless_a_box_is_ticked(page, live_server, org, open_case):
+    first = _transferred(org, open_case)
+    sign_in(page, live_server.url, "coordinator")
+    page.goto(live_server.url + reverse("middle_office:hub"))
+    page.wait_for_selector(f"#hub-row-{first.pk}")
+
+    # A ticked box holds the refresh back: the new task does not replace the list.
+    page.check(f"#hub-row-{first.pk} input.tick")
+    second = _transferred(org, open_case)
+    _refresh(page)
+    page.wait_for_selector("#live-list[data-live-state=paused] .live-note")
+    assert "自动刷新已暂停" in page.inner_text("#live-list .live-note")
+    assert page.locator(f"#hub-row-{second.pk}").count() == 0
+    assert page.is_checked(f"#hub-row-{first.pk} input.tick")
+
+    # Untick (and leave the box): the next refresh brings the new task in, marked new.
+    page.uncheck(f"#hub-row-{first.pk} input.tick")
+    page.evaluate("document.activeElement.blur()")
+    _refresh(page)
+    page.wait_for_selector(f"#hub-row-{second.pk}.row-new")
+    assert page.inner_text(f"#hub-row-{second.pk} .tag-new") == "新"
+    assert page.locator(f"#hub-row-{first.pk} .tag-new").count() == 0
+    assert page.get_attribute("#live-list", "data-live-state") == "fresh"
+
+    # "Tick all" still works on the refreshed table, and the count follows.
+    page.check("#tick-all")
+    assert page.inner_text("#bulk-selected") == "2"
+    page.uncheck("#tick-all")
+    page.evaluate("document.activeElement.blur()")
+
+    # Marked for one refresh only.
+    _refresh(page)
+    page.wait_for_selector(f"#hub-row-{second.pk}:not(.row-new)")
+    assert page.locator("#live-list .tag-new").count() == 0
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's Chromium is not installed at /usr/bin/chromium")
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("shipped_routing_rules")
+def test_my_tasks_shows_new_work_on_an_empty_list(page, live_server, org, open_case):
+    sign_in(page, live_server.url, "member")
+    page.goto(live_server.url + reverse("my_tasks"))
+    page.wait_for_selector("#live-list p.empty")
+
+    task = _transferred(org, open_case)
+    services.task_transition(task_id=task.pk, actor=org.member, name="assign")
+    _refresh(page)
+    row = page.locator(f"#live-list tr:has(a[href='{reverse('task_detail', args=[task.pk])}'])")
+    row.locator(".tag-new").wait_for()
+    assert row.locator(".tag-new").inner_text() == "新"
