@@ -19,9 +19,11 @@ from taxservice import access
 from taxservice.errors import ServiceError
 from taxservice.org.models import Staff, Team
 from taxservice.web.access import staff_page
+from taxservice.web.export import export_response, hub_columns, task_columns, wants_xlsx
 from taxservice.web.labels import filter_label
 from taxservice.web.queries import PAGE_SIZE, attach_actions, paginate, people_by_team, queue_for_staff, team_choices
 from taxservice.web.redirects import safe_next
+from taxservice.web.sorting import TASK_SORTS, sort_parse
 from taxservice.workflow.cases import services
 from taxservice.workflow.cases.models import TaskState
 from taxservice.workflow.routing import services as routing_services
@@ -61,9 +63,13 @@ def queue(request: HttpRequest, staff: Staff) -> HttpResponse:
             tasks = tasks.filter(item__handling_list=data["handling_list"])
         if data["tier"]:
             tasks = tasks.filter(tier=data["tier"])
-    page = paginate(request, tasks.order_by("due_at", "id"))
+    sort = sort_parse(request.GET.get("sort"), allowed=TASK_SORTS)
+    tasks = sort.apply(tasks.order_by("due_at", "id"))
+    if wants_xlsx(request):
+        return export_response(request, name="middle-office-queue", columns=task_columns(), rows=tasks)
+    page = paginate(request, tasks)
     attach_actions(staff=staff, tasks=page.object_list)
-    return render(request, "middle_office/queue.html", {"page": page, "filters": filters})
+    return render(request, "middle_office/queue.html", {"page": page, "filters": filters, "sort": sort.value})
 
 
 # --- the coordinator's dashboard (任务统筹, the hub) -------------------------------------------
@@ -87,7 +93,11 @@ def hub(request: HttpRequest, staff: Staff) -> HttpResponse:
                 return HttpResponseRedirect(request.get_full_path())
             refusals = _refusals_by_task(bulk)
         status = 400
-    page = paginate(request, hub_tasks(staff=staff, filters=filters, clock=clock))
+    tasks = hub_tasks(staff=staff, filters=filters, clock=clock)
+    if request.method == "GET" and wants_xlsx(request):
+        columns = hub_columns(with_assignee=filters["state"] != "queued")
+        return export_response(request, name="hub", columns=columns, rows=tasks)
+    page = paginate(request, tasks)
     facets = hub_facets(staff=staff, filters=filters, clock=clock)
     ticked = set(bulk.cleaned_data.get("tasks", [])) if bulk.is_bound and hasattr(bulk, "cleaned_data") else set()
     for task in page.object_list:

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from taxservice.errors import NotFound
 from taxservice.org.models import Staff
 from taxservice.web.access import staff_page
+from taxservice.web.export import INBOX_COLUMNS, export_response, wants_xlsx
 from taxservice.web.queries import paginate
 from taxservice.workflow.cases.inbox import (
     notification_list_for_staff,
@@ -26,7 +27,10 @@ from taxservice.workflow.cases.inbox import (
 def inbox(request: HttpRequest, staff: Staff) -> HttpResponse:
     """Newest first; `?show=unread` keeps only the unread ones."""
     show = _show(request.GET)
-    page = paginate(request, notification_list_for_staff(staff=staff, unread_only=show == "unread"))
+    notifications = notification_list_for_staff(staff=staff, unread_only=show == "unread")
+    if wants_xlsx(request):
+        return export_response(request, name="inbox", columns=INBOX_COLUMNS, rows=notifications)
+    page = paginate(request, notifications)
     return render(request, "web/inbox.html", {"page": page, "show": show})
 
 

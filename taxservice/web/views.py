@@ -22,6 +22,7 @@ from taxservice.org.selectors import staff_for_user
 from taxservice.taxpayers.selectors import taxpayer_search
 from taxservice.web.access import staff_page
 from taxservice.web.decisions import decision_records
+from taxservice.web.export import CASE_COLUMNS, export_response, task_columns, wants_xlsx
 from taxservice.web.forms import NoteForm, TransitionForm
 from taxservice.web.history import history_rows
 from taxservice.web.labels import FIELD_LABELS
@@ -35,6 +36,7 @@ from taxservice.web.queries import (
     team_choices,
 )
 from taxservice.web.redirects import safe_next
+from taxservice.web.sorting import CASE_SORTS, TASK_SORTS, sort_parse
 from taxservice.workflow.cases import selectors, services, transitions
 from taxservice.workflow.cases.models import OPEN_STATES, Case, Task
 
@@ -66,9 +68,13 @@ def home(request: HttpRequest, staff: Staff) -> HttpResponse:
 
 @staff_page()
 def my_tasks(request: HttpRequest, staff: Staff) -> HttpResponse:
-    page = paginate(request, my_open_tasks(staff=staff))
+    sort = sort_parse(request.GET.get("sort"), allowed=TASK_SORTS)
+    tasks = sort.apply(my_open_tasks(staff=staff))
+    if wants_xlsx(request):
+        return export_response(request, name="my-tasks", columns=task_columns(with_assignee=False), rows=tasks)
+    page = paginate(request, tasks)
     attach_actions(staff=staff, tasks=page.object_list)
-    return render(request, "web/my_tasks.html", {"page": page})
+    return render(request, "web/my_tasks.html", {"page": page, "sort": sort.value})
 
 
 SEARCH_MAX_CHARS = 100
@@ -116,10 +122,13 @@ def case_list(request: HttpRequest, staff: Staff) -> HttpResponse:
         cases = cases.filter(taxpayer__in=taxpayer_search(query=query).values("pk"))
     if state in Case.State.values:
         cases = cases.filter(state=state)
+    sort = sort_parse(request.GET.get("sort"), allowed=CASE_SORTS)
+    cases = sort.apply(cases)
+    if wants_xlsx(request):
+        return export_response(request, name="cases", columns=CASE_COLUMNS, rows=cases)
     page = paginate(request, cases)
-    return render(
-        request, "web/case_list.html", {"page": page, "query": query, "state": state, "states": Case.State.choices}
-    )
+    context = {"page": page, "query": query, "state": state, "states": Case.State.choices, "sort": sort.value}
+    return render(request, "web/case_list.html", context)
 
 
 @staff_page()
