@@ -70,3 +70,16 @@ def test_a_mention_reads_as_a_note_in_the_inbox_api(api, org, task):
     services.task_comment_add(actor=org.member, task_id=task.pk, body="@coordinator 请复核")
     rows = api(org.coordinator).get("/api/v1/notifications/").json()["results"]
     assert [row["transition"] for row in rows] == ["note"]
+
+
+def test_notes_and_the_case_log_are_append_only(org, task):
+    from django.core.exceptions import ValidationError
+
+    from taxservice.workflow.cases.models import CaseTransition, TaskTransition
+
+    note = services.task_comment_add(actor=org.member, task_id=task.pk, body="第一次记录")
+    for row in (note, CaseTransition.objects.first(), TaskTransition.objects.first()):
+        with pytest.raises(ValidationError):
+            row.save()
+        with pytest.raises(ValidationError):
+            row.delete()

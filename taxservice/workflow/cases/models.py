@@ -29,6 +29,22 @@ class Channel(models.TextChoices):
     SERVICE_POINT = "service_point", _("Service point")
 
 
+class AppendOnly(models.Model):
+    """A record that is written once: saving an existing row or deleting one raises.
+    (A queryset's `update()` and `delete()` bypass this, as they bypass every model method.)"""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise ValidationError(f"{self._meta.verbose_name} rows are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError(f"{self._meta.verbose_name} rows are append-only.")
+
+
 class Case(models.Model):
     class State(models.TextChoices):
         OPEN = "open", _("Open")
@@ -57,7 +73,7 @@ class Case(models.Model):
         return f"#{self.pk} {self.taxpayer.name}"
 
 
-class CaseTransition(models.Model):
+class CaseTransition(AppendOnly):
     """One append-only row per change of a case's own state: opened, closed with its last task."""
 
     case = models.ForeignKey(Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="transitions")
@@ -83,14 +99,6 @@ class CaseTransition(models.Model):
 
     def __str__(self) -> str:
         return f"case {self.case_id}: {self.from_state} → {self.to_state}"
-
-    def save(self, *args, **kwargs) -> None:
-        if self.pk is not None and not self._state.adding:
-            raise ValidationError("The transition log is append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValidationError("The transition log is append-only.")
 
 
 class TaskState(models.TextChoices):
@@ -289,7 +297,7 @@ class Task(ConcurrentTransitionMixin, models.Model):
         self.assignee = assignee
 
 
-class TaskTransition(models.Model):
+class TaskTransition(AppendOnly):
     """One append-only row per state change. Durations and indicators derive from it."""
 
     # Indexed by transition_task_at_idx (task, at), which serves every lookup by task.
@@ -326,14 +334,6 @@ class TaskTransition(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task_id}: {self.from_state} → {self.to_state}"
-
-    def save(self, *args, **kwargs) -> None:
-        if self.pk is not None and not self._state.adding:
-            raise ValidationError("The transition log is append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValidationError("The transition log is append-only.")
 
     @property
     def actor_label(self) -> str:
@@ -389,7 +389,7 @@ class TaskIntake(models.Model):
         return f"{self.source} → T{self.task_id}"
 
 
-class TaskComment(models.Model):
+class TaskComment(AppendOnly):
     """An internal note between the people working a task. Append-only: a note is never
     edited or deleted; a correction is another note. `@username` mentions notify."""
 
@@ -407,14 +407,6 @@ class TaskComment(models.Model):
 
     def __str__(self) -> str:
         return f"T{self.task_id}: {self.body[:40]}"
-
-    def save(self, *args, **kwargs) -> None:
-        if self.pk is not None and not self._state.adding:
-            raise ValidationError("Task notes are append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValidationError("Task notes are append-only.")
 
 
 class Notification(models.Model):
