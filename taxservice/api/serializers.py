@@ -351,5 +351,7 @@ class TaskNoteSerializer(serializers.Serializer):
 
 class TaskNoteRequestSerializer(serializers.Serializer):
     body = serializers.CharField(
-        allow_blank=True, max_length=20000, help_text="The note; `@username` mentions tell those people."
+        allow_blank=True,
+        help_text="The note (at most 4,000 characters: the service refuses more with `body_too_long`); "
+        "`@username` mentions tell those people.",
     )

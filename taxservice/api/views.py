@@ -102,6 +102,12 @@ class CaseViewSet(StaffContextMixin, mixins.RetrieveModelMixin, mixins.ListModel
         return Response(self.get_serializer(case).data, status=status.HTTP_201_CREATED)
 
 
+def require_visible_task(staff, pk) -> None:  # a Staff and the URL's id
+    """404 for a task the caller may not see, or an id that is no number, before anything else."""
+    if not str(pk).isdigit() or not selectors.task_list_for_staff(staff=staff).filter(pk=pk).exists():
+        raise NotFound("No such task, or not one of yours.")
+
+
 class TaskNotesMixin:
     """`GET`/`POST /api/v1/tasks/{id}/notes/`: the internal notes on a task the caller may see."""
 
@@ -120,8 +126,7 @@ class TaskNotesMixin:
     @action(detail=True, methods=["get", "post"])
     def notes(self, request, pk=None):
         staff = request_staff(request)
-        if not str(pk).isdigit() or not selectors.task_list_for_staff(staff=staff).filter(pk=pk).exists():
-            raise NotFound("No such task, or not one of yours.")
+        require_visible_task(staff, pk)
         if request.method == "POST":
             data = s.TaskNoteRequestSerializer(data=request.data)
             data.is_valid(raise_exception=True)
@@ -172,9 +177,7 @@ class TaskViewSet(
     @action(detail=True, methods=["post"])
     def transitions(self, request, pk=None):
         staff = request_staff(request)
-        # 404 for tasks the caller may not see (or ids that are no number), before anything else.
-        if not str(pk).isdigit() or not selectors.task_list_for_staff(staff=staff).filter(pk=pk).exists():
-            raise NotFound("No such task, or not one of yours.")
+        require_visible_task(staff, pk)
         name = s.TransitionNameSerializer(data=request.data)
         name.is_valid(raise_exception=True)
         data = s.TRANSITION_REQUESTS[name.validated_data["transition"]](data=request.data)

@@ -1,4 +1,4 @@
-"""Notifications that follow transitions: whom to tell, and what."""
+"""Notifications that follow transitions and notes: whom to tell, and what."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from taxservice.workflow.cases.models import Notification, TaskTransition
+from taxservice.workflow.cases.models import Notification, TaskComment, TaskTransition
 from taxservice.workflow.cases.transitions import TRANSITIONS
 from taxservice.workflow.sql import insert_rows
 
@@ -54,6 +54,31 @@ def notify_assigned(rows: list[tuple[int, int, int, str]], *, now) -> None:
             for staff_id, task_id, transition_id, item_name in rows
         ],
         returning=False,
+    )
+
+
+def notify_mentioned(*, comment: TaskComment, recipients: list) -> None:  # recipients: Staff
+    """Tell the people a note mentions, in the note's transaction (they commit together).
+    The text is in the bureau's language, like every notification."""
+    with translation.override(settings.LANGUAGE_CODE):
+        template = _("%(author)s mentioned you on task T%(task)s (%(item)s): %(text)s")
+    values = {
+        "author": comment.author.name,
+        "task": comment.task_id,
+        "item": comment.task.item.name,
+        "text": comment.body,
+    }
+    Notification.objects.bulk_create(
+        [
+            Notification(
+                recipient=person,
+                task_id=comment.task_id,
+                comment=comment,
+                created_at=comment.created_at,
+                message=(template % values)[:200],
+            )
+            for person in recipients
+        ]
     )
 
 

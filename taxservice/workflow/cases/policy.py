@@ -46,19 +46,22 @@ def transition_denial(staff: Staff, task: Task, name: str, *, assignee_id: int |
         if assignee_id not in (None, staff.pk):
             return Denied(str(access.can_assign_others.refusal))
         # They can only take it themselves: offer it only where they could hold it.
-        if not _may_hold(staff, task):
+        if holding_refusal(staff, task) is not None:
             return Denied(_("Only members of the task's team may take it."))
     if spec.four_eyes and task.assignee_id == staff.pk:
         return Denied(_("You may not approve your own work."))
     return None
 
 
-def _may_hold(staff: Staff, task: Task) -> bool:
-    """Whether `staff` could be the task's holder: on duty, and in its team unless it sits
-    at the coordination post (or has no team), where anyone of a team may take it.
-    The service checks the same when it resolves the assignee (`_resolve_assignee`)."""
+def holding_refusal(staff: Staff, task: Task) -> str | None:
+    """Why `staff` could not hold the task (`not_a_member`, `not_on_duty`), or None.
+
+    A holder is a member of the task's team, unless the task sits at the coordination post
+    (or has no team), and is on duty. The offer of `assign` (above) and the service's
+    check of a named assignee (`services._resolve_assignee`) both ask this."""
+    if task.team is not None and task.team.kind != Team.Kind.COORDINATION_POST:
+        if task.team.pk not in access.staff_team_ids(staff):
+            return "not_a_member"
     if not staff.on_duty:
-        return False
-    if task.team_id is None or task.team.kind == Team.Kind.COORDINATION_POST:
-        return True
-    return task.team_id in access.staff_team_ids(staff)
+        return "not_on_duty"
+    return None

@@ -13,9 +13,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db import transaction
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition, can_proceed
 
@@ -28,10 +27,10 @@ from taxservice.errors import (
     NotFound,
     TransitionNotAllowed,
 )
-from taxservice.org.models import Branch, Staff, Team, Tier
+from taxservice.org.models import Branch, Staff, Tier
 from taxservice.taxpayers.models import Taxpayer
 from taxservice.workflow import sql
-from taxservice.workflow.cases import policy, transitions
+from taxservice.workflow.cases import notifications, policy, transitions
 from taxservice.workflow.cases.assignments import LOAD_STATES, holder, staff_adjust_open_tasks
 from taxservice.workflow.cases.calendar import due_at as compute_due_at
 from taxservice.workflow.cases.models import (
@@ -39,7 +38,6 @@ from taxservice.workflow.cases.models import (
     Case,
     CaseTransition,
     Channel,
-    Notification,
     Task,
     TaskAssignment,
     TaskComment,
@@ -291,14 +289,14 @@ def _resolve_assignee(*, task: Task, actor: Staff | None, assignee_id: int | Non
         if found is None:
             raise InvalidInput(_("No staff member %(id)s.") % {"id": assignee_id}, fields={"assignee": [_("Unknown.")]})
         assignee = found
-    if task.team is not None and task.team.kind != Team.Kind.COORDINATION_POST:
-        if not assignee.teams.filter(pk=task.team.pk).exists():
-            raise InvalidInput(
-                _("%(name)s is not a member of %(team)s.") % {"name": assignee.name, "team": task.team.name},
-                code="not_a_member",
-                fields={"assignee": [_("Not a member of the task's team.")]},
-            )
-    if not assignee.on_duty:
+    refusal = policy.holding_refusal(assignee, task)
+    if refusal == "not_a_member" and task.team is not None:
+        raise InvalidInput(
+            _("%(name)s is not a member of %(team)s.") % {"name": assignee.name, "team": task.team.name},
+            code="not_a_member",
+            fields={"assignee": [_("Not a member of the task's team.")]},
+        )
+    if refusal == "not_on_duty":
         raise InvalidInput(
             _("%(name)s is not on duty.") % {"name": assignee.name},
             code="not_on_duty",
@@ -461,21 +459,5 @@ def task_comment_add(*, actor: Staff, task_id: int, body: str) -> TaskComment:
         now = timezone.now()
         comment = TaskComment.objects.create(task=task, author=actor, body=text, created_at=now)
         comment.mentions.set(people)
-        recipients = [person for person in people if person.pk != actor.pk]
-        with translation.override(settings.LANGUAGE_CODE):  # the bureau's language, like every notification
-            message = _("%(author)s mentioned you on task T%(task)s (%(item)s): %(text)s")
-            Notification.objects.bulk_create(
-                [
-                    Notification(
-                        recipient=person,
-                        task=task,
-                        comment=comment,
-                        created_at=now,
-                        message=(
-                            message % {"author": actor.name, "task": task.pk, "item": task.item.name, "text": text}
-                        )[:200],
-                    )
-                    for person in recipients
-                ]
-            )
+        notifications.notify_mentioned(comment=comment, recipients=[p for p in people if p.pk != actor.pk])
     return comment
