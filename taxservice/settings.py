@@ -42,8 +42,10 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served from our own static files, no CDN
+    "django_celery_beat",  # beat's schedule in the database: administrators edit it in the admin
     # The shared core. Tier apps depend on these; these depend on no tier app.
     "taxservice.org",
+    "taxservice.workdays",  # the working-day calendar: holidays, 调休, office hours
     "taxservice.taxpayers",
     "taxservice.catalogue",
     "taxservice.workflow.cases",
@@ -184,11 +186,17 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "taxservice")
 CELERY_TIMEZONE = TIME_ZONE
+# Beat reads its schedule from the database (django-celery-beat), so administrators see and
+# edit it in the admin; CELERY_BEAT_SCHEDULE below is written into it when beat starts.
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 # Dispatch: staff count as available only within these local hours on weekdays, e.g.
 # "08:30-17:30". Empty (the embedded default) means: whenever they are on duty. Checked
 # here, so a malformed value stops start-up instead of the robot (docs/decisions.md §10).
 TAXSERVICE_WORKING_HOURS = env_hours("TAXSERVICE_WORKING_HOURS", "")
+# The office hours of a working day: the clocks count working time within them, and a limit
+# in working days ends at their close (taxservice/workdays/calendar.py).
+TAXSERVICE_OFFICE_HOURS = env_hours("TAXSERVICE_OFFICE_HOURS", "09:00-17:30")
 # Long jobs in the embedded setup: "auto" runs them on a background thread; "inline"
 # runs them in the request (the tests use it). With a broker they go to the workers.
 TAXSERVICE_BACKGROUND_JOBS = env_str("TAXSERVICE_BACKGROUND_JOBS", "auto")

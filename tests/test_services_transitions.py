@@ -56,15 +56,24 @@ ALLOWED: dict[str, set[str]] = {
     S.RECEIVED: {"handle_on_spot", "transfer", "cancel"},
     S.QUEUED: {"assign", "reroute", "cancel"},
     S.ASSIGNED: {"accept", "return", "reassign", "cancel"},
-    S.IN_PROGRESS: {"return", "reassign", "request_materials", "escalate", "submit_for_approval", "complete", "cancel"},
-    S.AWAITING_MATERIALS: {"receive_materials", "cancel"},
+    S.IN_PROGRESS: {
+        "return",
+        "reassign",
+        "request_materials",
+        "escalate",
+        "submit_for_approval",
+        "complete",
+        "cancel",
+        "request_extension",
+    },  # fmt: skip
+    S.AWAITING_MATERIALS: {"receive_materials", "cancel", "request_extension"},
     S.AWAITING_APPROVAL: {"approve", "reject", "cancel"},
     S.DONE: {"give_feedback"},
     S.CLOSED: set(),
     S.CANCELLED: set(),
 }
 
-FULL_ARGS = {"reason": "理由", "result": "结果", "channel": "hall_window", "team_code": "HUB"}
+FULL_ARGS = {"reason": "理由", "result": "结果", "channel": "hall_window", "team_code": "HUB", "days": 1}
 
 
 def drive(org, task: Task, state: str) -> Task:
@@ -96,7 +105,9 @@ def test_it_refuses_every_transition_the_state_does_not_allow(org, open_case, st
 
 def test_the_allowed_table_covers_every_state_and_transition():
     assert set(ALLOWED) == set(TaskState.values)
-    assert set().union(*ALLOWED.values()) == set(TRANSITIONS)
+    # Deciding on an extension needs a pending request in any open state (tests/test_clocks.py).
+    decisions = {"approve_extension", "reject_extension"}
+    assert set().union(*ALLOWED.values()) | decisions == set(TRANSITIONS)
 
 
 def test_it_handles_an_immediate_item_on_the_spot_and_closes_the_case(org, open_case):

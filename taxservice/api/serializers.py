@@ -196,6 +196,13 @@ def _input_field(name: str, spec_input: transitions.Input) -> serializers.Field:
         return serializers.IntegerField(
             **common, **({} if spec_input.required else {"allow_null": True, "default": None})
         )
+    if kind.kind == "days":
+        return serializers.IntegerField(
+            min_value=1,
+            max_value=365,
+            **common,
+            **({} if spec_input.required else {"allow_null": True, "default": None}),
+        )
     optional = {} if spec_input.required else {"default": ""}
     if kind.kind == "channel":
         return serializers.ChoiceField(choices=Channel.choices, allow_blank=True, **common, **optional)

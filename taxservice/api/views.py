@@ -192,6 +192,7 @@ class TaskViewSet(
             assignee_id=values.get("assignee"),
             channel=values.get("channel", ""),
             team_code=values.get("team", ""),
+            days=values.get("days"),
             expected_state=values["expected_state"],
         )
         task = (

@@ -21,8 +21,37 @@ class Item(models.Model):
     tier = models.CharField(_("tier"), max_length=8, choices=Tier.choices)
     team_kind = models.CharField(_("team kind"), max_length=24, choices=Team.Kind.choices)
     steps = models.JSONField(_("steps"), default=list, blank=True, help_text=_("The handling steps, in order."))
+    # The time limits (taxservice/workflow/cases/clocks.py). The promise to the taxpayer
+    # counts from receipt; the three internal clocks from assignment, acceptance and
+    # completion. Changing one recomputes the open tasks' due times.
     time_limit_days = models.PositiveSmallIntegerField(
-        _("time limit (working days)"), default=0, help_text=_("0 means on the spot.")
+        _("time limit (working days)"), default=0, help_text=_("The promise to the taxpayer. 0 means on the spot.")
+    )
+    time_limit_hours = models.PositiveSmallIntegerField(
+        _("time limit (working hours)"),
+        null=True,
+        blank=True,
+        help_text=_("Where the item counts in hours: this many working hours instead of the days."),
+    )
+    transfer_limit_days = models.PositiveSmallIntegerField(
+        _("limit when transferred (working days)"),
+        default=3,
+        help_text=_("For an item handled at the first ask that is transferred after all: its promise from receipt."),
+    )
+    acceptance_limit_days = models.PositiveSmallIntegerField(
+        _("acceptance limit (working days)"), default=1, help_text=_("From assignment to acceptance.")
+    )
+    handling_limit_days = models.PositiveSmallIntegerField(
+        _("handling limit (working days)"),
+        null=True,
+        blank=True,
+        help_text=_("From acceptance to done. Empty: the time limit."),
+    )
+    feedback_limit_days = models.PositiveSmallIntegerField(
+        _("feedback limit (working days)"), default=2, help_text=_("From done to the feedback to the taxpayer.")
+    )
+    extension_cap_days = models.PositiveSmallIntegerField(
+        _("extension cap (working days)"), default=10, help_text=_("The most that extensions may add in all.")
     )
     moved_forward = models.BooleanField(_("moved forward"), default=False)
     high_frequency = models.BooleanField(_("high frequency"), default=False)

@@ -18,7 +18,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db import transaction
 from django.utils import timezone
 
-from taxservice.workflow.cases.calendar import due_at as compute_due_at
+from taxservice.workflow.cases import clocks
 from taxservice.workflow.cases.models import (
     OPEN_STATES,
     Case,
@@ -105,7 +105,6 @@ def spread_timestamps(rng: random.Random, case_ids: list[int]) -> None:
             rows[0].at = start
             changed_logs.append(rows[0])
             at = start
-            paused = dt.timedelta(0)
             requested_at = None
             for row, gap in zip(rows[1:], gaps[task.pk], strict=True):
                 at = advance(at, gap).replace(microsecond=0)
@@ -115,12 +114,10 @@ def spread_timestamps(rng: random.Random, case_ids: list[int]) -> None:
                     requested_at = at
                 if row.transition == "receive_materials" and requested_at is not None:
                     pause = at - requested_at
-                    paused += pause
                     row.details = {**row.details, "paused_seconds": int(pause.total_seconds())}
                 changed_logs.append(row)
             task.created_at = start
             task.updated_at = at
-            task.due_at = compute_due_at(received_at=start, time_limit_days=task.item.time_limit_days) + paused
             changed_tasks.append(task)
             ends.append(at)
         if case.state == Case.State.CLOSED:
@@ -129,8 +126,10 @@ def spread_timestamps(rng: random.Random, case_ids: list[int]) -> None:
 
     Case.objects.bulk_update(changed_cases, ["created_at", "closed_at"], batch_size=500)
     _move_case_logs(cases)
-    Task.objects.bulk_update(changed_tasks, ["created_at", "updated_at", "due_at"], batch_size=500)
+    Task.objects.bulk_update(changed_tasks, ["created_at", "updated_at"], batch_size=500)
     TaskTransition.objects.bulk_update(changed_logs, ["at", "details"], batch_size=500)
+    # The due times and clocks follow from the moved log, as for any task.
+    clocks.refresh_many([task.pk for task in changed_tasks])
     _move_side_rows(anchors)
 
 

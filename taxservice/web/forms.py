@@ -91,6 +91,7 @@ class TransitionForm(ServiceErrorsMixin, forms.Form):
     assignee = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, widget=PeopleSelect)
     channel = forms.ChoiceField(required=False, choices=Channel.choices)
     team = forms.ChoiceField(required=False)
+    days = forms.IntegerField(required=False, min_value=1, max_value=365)
 
     def __init__(
         self,
@@ -168,6 +169,7 @@ class TransitionForm(ServiceErrorsMixin, forms.Form):
             "assignee_id": data.get("assignee"),
             "channel": data.get("channel", ""),
             "team_code": data.get("team", ""),
+            "days": data.get("days"),
             "expected_state": data.get("expected_state") or None,
         }
 

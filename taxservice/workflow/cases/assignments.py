@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from taxservice.errors import ConcurrentChange
 from taxservice.org.models import Staff
 from taxservice.workflow import sql
-from taxservice.workflow.cases import notifications
+from taxservice.workflow.cases import clocks, notifications
 from taxservice.workflow.cases.models import Task, TaskAssignment, TaskState, TaskTransition
 from taxservice.workflow.routing.models import HubAlert
 
@@ -135,4 +135,5 @@ def tasks_assign_bulk(*, actor: Staff | None, rows: list[BulkAssignment]) -> dic
         [(row.staff_id, row.task_id, log_id, row.item_name) for row, log_id in zip(rows, log_ids, strict=True)],
         now=now,
     )
+    clocks.start_acceptance(task_ids, at=now)
     return staff_adjust_open_tasks(Counter(row.staff_id for row in rows))

@@ -8,12 +8,12 @@ in a transaction with a row lock, a permission check and an audit row.
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 
+from taxservice.audit import AppendOnly
 from taxservice.catalogue.models import HandlingList, Item
 from taxservice.org.models import Branch, Staff, Team, Tier
 from taxservice.taxpayers.models import Taxpayer
@@ -27,22 +27,6 @@ class Channel(models.TextChoices):
     REMOTE_VIDEO = "remote_video", _("Remote video")
     HOTLINE_12345 = "hotline_12345", _("12345 hotline transfer")
     SERVICE_POINT = "service_point", _("Service point")
-
-
-class AppendOnly(models.Model):
-    """A record that is written once: saving an existing row or deleting one raises.
-    (A queryset's `update()` and `delete()` bypass this, as they bypass every model method.)"""
-
-    class Meta:
-        abstract = True
-
-    def save(self, *args, **kwargs) -> None:
-        if self.pk is not None and not self._state.adding:
-            raise ValidationError(f"{self._meta.verbose_name} rows are append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValidationError(f"{self._meta.verbose_name} rows are append-only.")
 
 
 class Case(models.Model):
@@ -134,6 +118,25 @@ def _not_in_back_office(task: Task) -> bool:
     return task.tier != Tier.BACK
 
 
+def _no_extension_pending(task: Task) -> bool:
+    return task.extension_requested_days is None
+
+
+def _extension_pending(task: Task) -> bool:
+    return task.extension_requested_days is not None
+
+
+# An extension is asked for while the work goes on, and decided whatever state the work is in
+# by then; neither moves the task.
+EXTENSION_REQUEST_STATES = [S.IN_PROGRESS, S.AWAITING_MATERIALS]
+
+
+class ClockName(models.TextChoices):
+    ACCEPTANCE = "acceptance", _("Acceptance")
+    HANDLING = "handling", _("Handling")
+    FEEDBACK = "feedback", _("Feedback")
+
+
 class Task(ConcurrentTransitionMixin, models.Model):
     class Source(models.TextChoices):
         """The business line a task came in from."""
@@ -187,7 +190,19 @@ class Task(ConcurrentTransitionMixin, models.Model):
         editable=False,
         help_text=_("Kept by HubAlert.raise_once / resolve_for, so the hub queue can sort alerts first by an index."),
     )
+    # The clocks (taxservice/workflow/cases/clocks.py), derived from the transition log by
+    # clocks.refresh after every change: the promise to the taxpayer, and the internal
+    # clock that runs now (acceptance, handling or feedback) with its due and at-risk times.
     due_at = models.DateTimeField(_("due at"))
+    clock = models.CharField(_("running clock"), max_length=16, choices=ClockName.choices, blank=True, default="")
+    clock_due_at = models.DateTimeField(_("running clock due at"), null=True, blank=True)
+    clock_at_risk_at = models.DateTimeField(_("running clock at risk from"), null=True, blank=True)
+    extension_requested_days = models.PositiveSmallIntegerField(
+        _("extension requested (working days)"), null=True, blank=True, editable=False
+    )
+    extension_granted_days = models.PositiveSmallIntegerField(
+        _("extensions granted (working days)"), default=0, editable=False
+    )
     result = models.TextField(_("result"), blank=True, help_text=_("What the handler found or did."))
     feedback = models.TextField(
         _("feedback to the taxpayer"), blank=True, help_text=_("What was returned to the taxpayer, and how (below).")
@@ -207,6 +222,11 @@ class Task(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["state", "auto_dispatch", "created_at"], name="task_backlog_idx"),
             # The hub queue: alerts first, then oldest first (routing.selectors.hub_queue).
             models.Index(fields=["state", "-has_open_alert", "created_at", "id"], name="task_hub_queue_idx"),
+            # The escalation ladder's scan: open tasks by due time (promise and running clock).
+            models.Index(fields=["due_at"], condition=models.Q(state__in=OPEN_STATES), name="task_open_due_idx"),
+            models.Index(
+                fields=["clock_due_at"], condition=models.Q(clock_due_at__isnull=False), name="task_clock_due_idx"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -245,9 +265,10 @@ class Task(ConcurrentTransitionMixin, models.Model):
         pass
 
     @transition(field=state, source=S.AWAITING_MATERIALS, target=S.IN_PROGRESS)
-    def receive_materials(self, *, paused_for) -> None:  # a timedelta
-        # The clock stops while the taxpayer is asked for materials.
-        self.due_at = self.due_at + paused_for
+    def receive_materials(self) -> None:
+        # The clocks stopped while the taxpayer was asked for materials; clocks.refresh
+        # adds the working time they waited, from the log.
+        pass
 
     @transition(field=state, source=S.IN_PROGRESS, target=S.QUEUED, conditions=[_not_in_back_office])
     def escalate(self, *, team: Team | None) -> None:
@@ -281,7 +302,30 @@ class Task(ConcurrentTransitionMixin, models.Model):
 
     @transition(field=state, source=OPEN_STATES, target=S.CANCELLED)
     def cancel(self) -> None:
-        pass
+        self.extension_requested_days = None
+
+    # --- extensions: the due times move by the days granted (clocks.refresh, from the log) ---
+
+    @transition(
+        field=state,
+        source=EXTENSION_REQUEST_STATES,
+        target=RETURN_VALUE(*EXTENSION_REQUEST_STATES),
+        conditions=[_no_extension_pending],
+    )
+    def request_extension(self, *, days: int) -> str:
+        self.extension_requested_days = days
+        return self.state
+
+    @transition(field=state, source=OPEN_STATES, target=RETURN_VALUE(*OPEN_STATES), conditions=[_extension_pending])
+    def approve_extension(self) -> str:
+        self.extension_granted_days += self.extension_requested_days or 0
+        self.extension_requested_days = None
+        return self.state
+
+    @transition(field=state, source=OPEN_STATES, target=RETURN_VALUE(*OPEN_STATES), conditions=[_extension_pending])
+    def reject_extension(self) -> str:
+        self.extension_requested_days = None
+        return self.state
 
     # --- middle-office additions: moving a task between queues and people ---
 

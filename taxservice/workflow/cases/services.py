@@ -29,10 +29,10 @@ from taxservice.errors import (
 )
 from taxservice.org.models import Branch, Staff, Tier
 from taxservice.taxpayers.models import Taxpayer
+from taxservice.workdays.calendar import WorkCalendar
 from taxservice.workflow import sql
-from taxservice.workflow.cases import notifications, policy, transitions
+from taxservice.workflow.cases import clocks, notifications, policy, transitions
 from taxservice.workflow.cases.assignments import LOAD_STATES, holder, staff_adjust_open_tasks
-from taxservice.workflow.cases.calendar import due_at as compute_due_at
 from taxservice.workflow.cases.models import (
     TERMINAL_STATES,
     Case,
@@ -90,6 +90,7 @@ def case_open(
         raise InvalidInput(_("The case was not opened."), fields=errors)
 
     now = timezone.now()
+    cal = WorkCalendar.load()
     with transaction.atomic():
         case = Case.objects.create(
             taxpayer=taxpayer_obj,
@@ -117,7 +118,7 @@ def case_open(
                 item=item,
                 note=requested.note,
                 tier=Tier.FRONT,
-                due_at=compute_due_at(received_at=now, time_limit_days=item.time_limit_days),
+                due_at=clocks.promise_due(item, now, cal),
                 created_at=now,
             )
             TaskTransition.objects.create(
@@ -151,6 +152,7 @@ def task_transition(
     assignee_id: int | None = None,
     channel: str = "",
     team_code: str = "",
+    days: int | None = None,
     expected_state: str | None = None,
     details: dict | None = None,
 ) -> Task:
@@ -172,6 +174,7 @@ def task_transition(
         result=(result or "").strip(),
         channel=(channel or "").strip(),
         team=(team_code or "").strip(),
+        days=days,
     )
     transitions.check_required(
         spec,
@@ -181,6 +184,7 @@ def task_transition(
             "assignee": assignee_id,
             "channel": values.channel,
             "team": values.team,
+            "days": days,
         },
     )
 
@@ -248,6 +252,7 @@ def task_transition(
         )
         names_holder = "assignee" in spec.inputs
         _record_assignment(task=task, names_holder=names_holder, now=now)
+        clocks.refresh(task)
         if spec.settles_alerts or task.state in TERMINAL_STATES:
             HubAlert.resolve_for(task_ids=[task.pk], now=now)
         if step.alert:

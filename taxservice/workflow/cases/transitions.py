@@ -51,7 +51,7 @@ class InputKind:
 
     name: str
     label: Promise
-    kind: str  # "text" | "staff" | "channel" | "team"
+    kind: str  # "text" | "staff" | "channel" | "team" | "days"
     help: str = ""
 
 
@@ -63,6 +63,7 @@ INPUT_KINDS: dict[str, InputKind] = {
         InputKind("assignee", _("Assignee"), "staff", "A staff id; the caller by default."),
         InputKind("channel", _("Feedback channel"), "channel", "The case's channel by default."),
         InputKind("team", _("Send to team"), "team", "A team code."),
+        InputKind("days", _("Extra working days"), "days", "Working days, 1 or more."),
     )
 }
 
@@ -84,6 +85,7 @@ class Values:
     assignee: Staff | None = None
     channel: str = ""
     team: str = ""
+    days: int | None = None
 
 
 @dataclass
@@ -197,9 +199,28 @@ def _reroute_step(task: Task, values: Values) -> Step:
 
 
 def _receive_materials_step(task: Task, values: Values) -> Step:
+    # The wait, for the history; the clocks take it from the log (clocks.derive).
     requested = TaskTransition.objects.filter(task=task, transition="request_materials").order_by("-at", "-id").first()
     paused_for = timezone.now() - requested.at if requested else dt.timedelta(0)
-    return Step({"paused_for": paused_for}, {"paused_seconds": int(paused_for.total_seconds())})
+    return Step({}, {"paused_seconds": int(paused_for.total_seconds())})
+
+
+def _request_extension_step(task: Task, values: Values) -> Step:
+    days = values.days or 0
+    left = task.item.extension_cap_days - task.extension_granted_days
+    if days < 1 or days > left:
+        raise InvalidInput(
+            gettext("At most %(left)s more working days can be granted for this item (the cap is %(cap)s).")
+            % {"left": max(left, 0), "cap": task.item.extension_cap_days},
+            code="extension_cap_exceeded",
+            fields={"days": [gettext("Between 1 and %(left)s.") % {"left": max(left, 0)}]},
+        )
+    return Step({"days": days}, {"days": days, "due_at": task.due_at.isoformat()})
+
+
+def _decide_extension_step(task: Task, values: Values) -> Step:
+    # The days decided on, in the log: clocks.derive adds granted days from these rows.
+    return Step({}, {"days": task.extension_requested_days})
 
 
 def _escalate_step(task: Task, values: Values) -> Step:
@@ -339,6 +360,40 @@ TRANSITIONS: dict[str, Transition] = {
             folded=True,
         ),
         Transition(
+            "request_extension",
+            _("Request an extension"),
+            roles=WORKERS,
+            inputs={
+                "days": Input(required=True, missing=_("Say how many working days are needed.")),
+                "reason": Input(required=True, missing=_("Say why more time is needed.")),
+            },
+            holder_only=True,
+            condition=Condition("extension_pending", _("An extension is already waiting for the chief's decision.")),
+            folded=True,
+            build=_request_extension_step,
+        ),
+        Transition(
+            "approve_extension",
+            _("Grant the extension"),
+            roles=frozenset({R.BRANCH_CHIEF}),
+            inputs={"reason": Input(label=_("Opinion"))},
+            four_eyes=True,
+            condition=Condition("no_extension_pending", _("No extension is waiting for a decision.")),
+            notify=gettext_noop("Task T%(task)s (%(item)s): the extension was granted."),
+            build=_decide_extension_step,
+        ),
+        Transition(
+            "reject_extension",
+            _("Refuse the extension"),
+            roles=frozenset({R.BRANCH_CHIEF}),
+            inputs={"reason": Input(required=True, label=_("Opinion"))},
+            four_eyes=True,
+            condition=Condition("no_extension_pending", _("No extension is waiting for a decision.")),
+            notify=gettext_noop("Task T%(task)s (%(item)s): the extension was refused: %(reason)s"),
+            danger=True,
+            build=_decide_extension_step,
+        ),
+        Transition(
             "reassign",
             _("Reassign"),
             roles=SUPERVISORS,
@@ -408,6 +463,7 @@ _MISSING = {
     "assignee": _("Choose whom to assign the task to."),
     "channel": _("Choose the channel."),
     "team": _("Name the team to send the task to."),
+    "days": _("Say how many working days."),
 }
 
 

@@ -17,8 +17,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from taxservice.org.models import Role, Staff, StaffRole
+from taxservice.workdays.calendar import WorkCalendar
 from taxservice.workflow import sql
-from taxservice.workflow.cases import calendar
 from taxservice.workflow.cases.models import Task, TaskState
 from taxservice.workflow.routing.models import Chooser, DispatchDecision, StaffConflict, StaffLeave
 
@@ -190,7 +190,7 @@ def within_working_hours(now: dt.datetime) -> bool:
     if hours is None:
         return True
     local = timezone.localtime(now)
-    return calendar.is_working_day(local.date()) and hours[0] <= local.time() < hours[1]
+    return WorkCalendar.load().is_working_day(local.date()) and hours[0] <= local.time() < hours[1]
 
 
 def load_context(*, tasks: list[TaskRef], now: dt.datetime, need_round_robin: bool = True) -> BatchContext:

@@ -35,10 +35,10 @@ from taxservice.catalogue.models import HandlingList, Item
 from taxservice.errors import ActionForbidden, InvalidInput, NotFound, TransitionNotAllowed
 from taxservice.org.models import Branch, Staff, Team, Tier
 from taxservice.taxpayers.models import Taxpayer
+from taxservice.workdays.calendar import WorkCalendar
 from taxservice.workflow import sql
-from taxservice.workflow.cases import assignments
+from taxservice.workflow.cases import assignments, clocks
 from taxservice.workflow.cases import services as case_services
-from taxservice.workflow.cases.calendar import due_at as compute_due_at
 from taxservice.workflow.cases.models import OPEN_STATES, Task, TaskIntake, TaskState, TaskTransition
 from taxservice.workflow.cases.services import task_transition
 from taxservice.workflow.routing import dispatch, engine
@@ -101,7 +101,7 @@ def task_intake(
             note=notes,
             source=source,
             tier=Tier.MIDDLE,
-            due_at=compute_due_at(received_at=now, time_limit_days=item_obj.time_limit_days),
+            due_at=clocks.promise_due(item_obj, now, WorkCalendar.load()),
             created_at=now,
         )
         intake = TaskIntake.objects.create(
