@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "taxservice.workflow.routing",
     "taxservice.demo",  # the demo city behind seed_demo: imports the core, the core never imports it
     "taxservice.api",
+    "taxservice.ops",  # health, readiness, /metrics, request ids, the operations page
     # Tier apps and metrics.
     "frontdesk",
     "middle_office",
@@ -61,6 +62,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: the request id and log context, the request metrics, and the probes (/healthz,
+    # /readyz, /metrics) answered before host checks and sessions (taxservice/ops/middleware.py).
+    "taxservice.ops.middleware.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "taxservice.middleware.ChosenLanguageMiddleware",
@@ -218,12 +222,26 @@ CELERY_BEAT_SCHEDULE = {
 # propagate to the root's as well: every request warning was printed twice under DEBUG.
 # So `django` gets no handler here and only propagates. A 4xx (403, 404, 400, 409) logs its
 # one line without the exception's traceback; a 5xx keeps it (taxservice/log.py).
+# Every record carries the request id, user id and role of its request or Celery task. In
+# production (or LOG_FORMAT=json) each line is one JSON object; in development the message
+# alone, as before. Celery's workers use this configuration too (CELERY_WORKER_HIJACK_ROOT_LOGGER).
+LOG_FORMAT = env_str("LOG_FORMAT", "json" if PRODUCTION else "text")
+if LOG_FORMAT not in {"json", "text"}:
+    raise ImproperlyConfigured("LOG_FORMAT must be json or text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"client_errors_without_traceback": {"()": "taxservice.log.ClientErrorsWithoutTraceback"}},
+    "filters": {
+        "client_errors_without_traceback": {"()": "taxservice.log.ClientErrorsWithoutTraceback"},
+        "request_context": {"()": "taxservice.log.RequestContextFilter"},
+    },
+    "formatters": {"json": {"()": "taxservice.log.JsonFormatter"}},
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "filters": ["client_errors_without_traceback"]},
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["client_errors_without_traceback", "request_context"],
+            **({"formatter": "json"} if LOG_FORMAT == "json" else {}),
+        },
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django": {"handlers": [], "propagate": True}},
@@ -240,3 +258,24 @@ if PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     X_FRAME_OPTIONS = "DENY"
+
+# --- Operations (taxservice/ops, docs/operations.md) ---------------------------------------
+# /metrics: with a token, only "Authorization: Bearer <token>"; without one, open in
+# development and refused in production.
+TAXSERVICE_METRICS_TOKEN = env_str("TAXSERVICE_METRICS_TOKEN", "")
+# One access line per answered request under 400 (a 4xx/5xx is logged once by Django
+# already). On in production; runserver prints its own access lines in development.
+TAXSERVICE_ACCESS_LOG = env_bool("TAXSERVICE_ACCESS_LOG", LOG_FORMAT == "json")
+# Readiness fails while a bulk upload has been unfinished this long (0: never checked).
+TAXSERVICE_STUCK_MINUTES = env_int("TAXSERVICE_STUCK_MINUTES", 30)
+# How long /readyz waits for the broker, in seconds.
+TAXSERVICE_READY_BROKER_TIMEOUT = env_int("TAXSERVICE_READY_BROKER_TIMEOUT", 2)
+# Where workers count task outcomes for /metrics: the broker's Redis by default.
+TAXSERVICE_TASK_STATS_URL = env_str(
+    "TAXSERVICE_TASK_STATS_URL", CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else ""
+)
+# Workers log through LOGGING above (JSON lines in production) instead of Celery's own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Beat writes the sweep's last_run_at after every send (not every 3 minutes), so the
+# operations page and beat's healthcheck see it on time: one small write a minute.
+CELERY_BEAT_SYNC_EVERY = 1

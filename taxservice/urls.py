@@ -16,5 +16,7 @@ urlpatterns = [
     path("api/v1/", include("taxservice.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", ApiDocsView.as_view(url_name="schema"), name="api-docs"),
+    # /healthz, /readyz, /metrics and the operations page (docs/operations.md).
+    path("", include("taxservice.ops.urls")),
     path("", include("taxservice.web_urls")),
 ]

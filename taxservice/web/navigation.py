@@ -20,6 +20,7 @@ NAVIGATION: list[tuple[str, object, access.Rule | None]] = [
     ("back_office:approvals", _("Approval queue"), access.can_use_approvals),
     ("my_tasks", _("My tasks"), None),
     ("case_list", _("Cases"), None),
+    ("ops_status", _("Operations"), access.is_admin),
 ]
 
 
