@@ -88,6 +88,10 @@ can_set_others_duty = _rule(
     {R.COORDINATOR, R.BRANCH_CHIEF, R.ADMIN},
     _("Only coordinators and branch chiefs change someone else's duty."),
 )
+can_edit_calendar = _rule(
+    "can_edit_calendar", {R.ADMIN}, _("Only administrators change the working-day calendar and the time limits.")
+)
+can_decide_extensions = _rule("can_decide_extensions", {R.BRANCH_CHIEF}, _("Only branch chiefs decide on extensions."))
 # Naming someone other than oneself as a task's holder.
 can_assign_others = _rule(
     "can_assign_others",

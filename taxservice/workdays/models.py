@@ -64,3 +64,43 @@ class CalendarChange(AppendOnly):
 
     def __str__(self) -> str:
         return f"{self.date}: {self.before_kind} → {self.after_kind}"
+
+
+class ClockRecompute(models.Model):
+    """One recomputation of the open tasks' due times, after a calendar override or a change
+    of an item's time limits: its cause, its progress (the page's progress bar) and its end.
+    Closed and cancelled tasks are never rewritten; each task whose due times moved gets a
+    `recompute_due` row in its history."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    cause = models.CharField(_("cause"), max_length=200)
+    requested_by = models.ForeignKey(
+        Staff, verbose_name=_("requested by"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    item_code = models.CharField(
+        _("item"), max_length=16, blank=True, help_text=_("Only this item's tasks; empty means every open task.")
+    )
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.PENDING)
+    total = models.PositiveIntegerField(_("open tasks"), default=0)
+    done = models.PositiveIntegerField(_("tasks checked"), default=0)
+    moved = models.PositiveIntegerField(_("tasks whose due times moved"), default=0)
+    error = models.TextField(_("error"), blank=True)
+    created_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("due-time recomputation")
+        verbose_name_plural = _("due-time recomputations")
+
+    def __str__(self) -> str:
+        return f"{self.cause} ({self.state})"
+
+    @property
+    def percent(self) -> int:
+        return 100 if self.state == self.State.DONE else int(100 * self.done / self.total) if self.total else 0

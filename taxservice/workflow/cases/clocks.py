@@ -29,11 +29,17 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from django.db import transaction
+from django.utils import timezone
+
 from taxservice.catalogue.models import Item
 from taxservice.workdays.calendar import WorkCalendar
-from taxservice.workflow.cases.models import ClockName, Task, TaskState, TaskTransition
+from taxservice.workdays.models import ClockRecompute
+from taxservice.workflow import sql
+from taxservice.workflow.cases.models import OPEN_STATES, ClockName, Task, TaskState, TaskTransition
 
 S = TaskState
+RECOMPUTE_DUE = "recompute_due"  # transitions.RECOMPUTE_DUE: the history row's name
 AT_RISK_SHARE = 0.25
 PROMISE = "promise"
 
@@ -275,6 +281,73 @@ def refresh_many(task_ids: Sequence[int], cal: WorkCalendar | None = None) -> li
     if changed_tasks:
         Task.objects.bulk_update(changed_tasks, sorted(fields), batch_size=500)
     return moved
+
+
+RECOMPUTE_CHUNK = 1000
+
+
+def recompute(run_id: int) -> ClockRecompute:
+    """Run one ClockRecompute: every open task (or the item's), in chunks of RECOMPUTE_CHUNK,
+    each chunk in its own transaction with its task rows locked. A task whose due times
+    moved gets a `recompute_due` row in its history (before and after, and the cause).
+    Closed and cancelled tasks are never read or rewritten. Idempotent: running it again
+    on the same calendar moves nothing and writes no row."""
+    run = ClockRecompute.objects.get(pk=run_id)
+    if run.state == ClockRecompute.State.DONE:
+        return run
+    open_tasks = Task.objects.filter(state__in=[*OPEN_STATES, TaskState.DONE])
+    if run.item_code:
+        open_tasks = open_tasks.filter(item__code=run.item_code)
+    ids = list(open_tasks.order_by("pk").values_list("pk", flat=True))
+    ClockRecompute.objects.filter(pk=run.pk).update(state=ClockRecompute.State.RUNNING, total=len(ids), done=0)
+    cal = WorkCalendar.load()
+    moved_count = 0
+    try:
+        for start in range(0, len(ids), RECOMPUTE_CHUNK):
+            chunk = ids[start : start + RECOMPUTE_CHUNK]
+            with transaction.atomic():
+                locked = list(
+                    sql.tasks_for_update()
+                    .filter(pk__in_ids=chunk, state__in=[*OPEN_STATES, TaskState.DONE])
+                    .values_list("pk", flat=True)
+                )
+                moved = refresh_many(locked, cal)
+                now = timezone.now()
+                TaskTransition.objects.bulk_create(
+                    [
+                        TaskTransition(
+                            task=task,
+                            transition=RECOMPUTE_DUE,
+                            from_state=task.state,
+                            to_state=task.state,
+                            actor_id=run.requested_by_id,
+                            at=now,
+                            reason=run.cause,
+                            details={
+                                "recompute": run.pk,
+                                "due_at": [_iso(before["due_at"]), _iso(task.due_at)],
+                                "clock_due_at": [_iso(before["clock_due_at"]), _iso(task.clock_due_at)],
+                            },
+                        )
+                        for task, before in moved
+                    ]
+                )
+                moved_count += len(moved)
+                ClockRecompute.objects.filter(pk=run.pk).update(done=start + len(chunk), moved=moved_count)
+    except Exception as error:
+        ClockRecompute.objects.filter(pk=run.pk).update(
+            state=ClockRecompute.State.FAILED, error=str(error)[:2000], finished_at=timezone.now()
+        )
+        raise
+    ClockRecompute.objects.filter(pk=run.pk).update(
+        state=ClockRecompute.State.DONE, done=len(ids), moved=moved_count, finished_at=timezone.now()
+    )
+    run.refresh_from_db()
+    return run
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
 
 
 def remaining_text_parts(seconds: int, cal: WorkCalendar) -> tuple[int, int, int]:

@@ -30,7 +30,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
-from taxservice.access import HANDLERS, SUPERVISORS, WORKERS
+from taxservice.access import HANDLERS, SUPERVISORS, WORKERS, can_decide_extensions
 from taxservice.errors import InvalidInput
 from taxservice.org.models import Role, Team
 from taxservice.workflow.cases.models import Channel, TaskTransition
@@ -375,7 +375,7 @@ TRANSITIONS: dict[str, Transition] = {
         Transition(
             "approve_extension",
             _("Grant the extension"),
-            roles=frozenset({R.BRANCH_CHIEF}),
+            roles=can_decide_extensions.roles,
             inputs={"reason": Input(label=_("Opinion"))},
             four_eyes=True,
             condition=Condition("no_extension_pending", _("No extension is waiting for a decision.")),
@@ -385,7 +385,7 @@ TRANSITIONS: dict[str, Transition] = {
         Transition(
             "reject_extension",
             _("Refuse the extension"),
-            roles=frozenset({R.BRANCH_CHIEF}),
+            roles=can_decide_extensions.roles,
             inputs={"reason": Input(required=True, label=_("Opinion"))},
             four_eyes=True,
             condition=Condition("no_extension_pending", _("No extension is waiting for a decision.")),
@@ -449,6 +449,18 @@ TRANSITIONS: dict[str, Transition] = {
 RECEIVE = "receive"
 RECEIVE_LABEL = _("Receive")
 
+# Rows the system writes into a task's history that are not transitions anyone makes: a
+# recomputation of its due times, and the escalation ladder's steps.
+RECOMPUTE_DUE = "recompute_due"
+SYSTEM_LABELS = {
+    RECEIVE: RECEIVE_LABEL,
+    RECOMPUTE_DUE: _("Due times recomputed"),
+    "remind": _("Reminder"),
+    "urge": _("Urged (催办)"),
+    "supervise": _("Supervision notice (督办)"),
+    "notice": _("Public notice (通报)"),
+}
+
 # For choice fields and the OpenAPI enum.
 NAMES: tuple[str, ...] = tuple(TRANSITIONS)
 CHOICES: list[tuple[str, str]] = [(name, name) for name in NAMES]
@@ -493,8 +505,8 @@ def get(name: str) -> Transition | None:
 
 def label(name: str) -> str:
     """A transition's label in the active language (also for the audit log's `receive`)."""
-    if name == RECEIVE:
-        return str(RECEIVE_LABEL)
+    if name in SYSTEM_LABELS:
+        return str(SYSTEM_LABELS[name])
     spec = TRANSITIONS.get(name)
     return str(spec.label) if spec is not None else name
 
