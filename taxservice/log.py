@@ -78,7 +78,8 @@ def role_of(user: Any) -> str:
     staff = getattr(user, "_staff_cache", None)
     if staff is None:
         return ""
-    roles = getattr(staff, "_roles_cache", None)
+    # staff_for_user prefetched the role rows with the record: reading them costs no query.
+    roles = getattr(staff, "roles", None)
     return ",".join(sorted(roles)) if roles else ""
 
 

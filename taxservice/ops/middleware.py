@@ -26,6 +26,7 @@ from django.http import HttpRequest, HttpResponse
 
 from taxservice import log
 from taxservice.ops import metrics, views
+from taxservice.org.selectors import staff_for_user
 
 logger = logging.getLogger("taxservice.request")
 
@@ -79,3 +80,17 @@ class RequestContextMiddleware:
             return response
         finally:
             log.reset_context(token)
+
+    def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs) -> None:
+        """After the session and authentication middleware, before the view: the signed-in
+        user's id and role go into the context now, so the view's own lines carry them. (A
+        token user of the API is known only once DRF authenticates inside the view; the filter
+        and the access line pick it up then.)"""
+        context = log.current_context()
+        if context is not None and context.user_id is None:
+            try:
+                # The staff record every page loads anyway (cached on the user) gives the role.
+                staff_for_user(getattr(request, "user", None))
+                log.fill_user(context, getattr(request, "user", None))
+            except Exception:  # the database is down: the view will say so, not the log context
+                logger.debug("Could not read the request's user for the log context", exc_info=True)
