@@ -51,11 +51,22 @@ class CalendarChange(AppendOnly):
     date = models.DateField(_("date"))
     before_kind = models.CharField(_("kind before"), max_length=24, choices=DayKind.choices)
     after_kind = models.CharField(_("kind after"), max_length=24, choices=DayKind.choices)
+    before_name = models.CharField(_("name before"), max_length=50, blank=True)
     name = models.CharField(_("name"), max_length=50, blank=True)
     override_removed = models.BooleanField(_("override removed"), default=False)
     reason = models.CharField(_("reason"), max_length=500)
     actor = models.ForeignKey(Staff, verbose_name=_("by"), on_delete=models.PROTECT, related_name="+")
     at = models.DateTimeField(_("at"), default=timezone.now)
+    # The recomputation the change started; none when the day stayed as working (or as
+    # idle) as it was, which moves no due time.
+    recompute = models.ForeignKey(
+        "ClockRecompute",
+        verbose_name=_("recomputation"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="calendar_changes",
+    )
 
     class Meta:
         ordering = ["-at", "-id"]
