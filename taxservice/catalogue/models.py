@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from taxservice.org.models import Team, Tier
+from taxservice.audit import AppendOnly
+from taxservice.org.models import Staff, Team, Tier
+from taxservice.workdays.models import ClockRecompute
 
 
 class HandlingList(models.TextChoices):
@@ -70,3 +73,46 @@ class Item(models.Model):
     @property
     def is_immediate(self) -> bool:
         return self.handling_list == HandlingList.IMMEDIATE
+
+
+# The fields of an item that set its tasks' clocks (taxservice/workflow/cases/clocks.py),
+# changed only through `catalogue.services.item_limits_change`.
+LIMIT_FIELDS = (
+    "time_limit_days",
+    "time_limit_hours",
+    "transfer_limit_days",
+    "acceptance_limit_days",
+    "handling_limit_days",
+    "feedback_limit_days",
+    "extension_cap_days",
+)
+
+
+class ItemLimitChange(AppendOnly):
+    """The audit trail of the items' time limits: one row per change, the limits before and
+    after, who and why, and the recomputation of the item's open tasks it started."""
+
+    item = models.ForeignKey(Item, verbose_name=_("item"), on_delete=models.PROTECT, related_name="limit_changes")
+    before = models.JSONField(_("before"), default=dict)
+    after = models.JSONField(_("after"), default=dict)
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+    actor = models.ForeignKey(
+        Staff, verbose_name=_("by"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    recompute = models.ForeignKey(
+        ClockRecompute,
+        verbose_name=_("recomputation"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="item_limit_changes",
+    )
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("time-limit change")
+        verbose_name_plural = _("time-limit changes")
+
+    def __str__(self) -> str:
+        return f"{self.item_id}: {self.before} → {self.after}"
