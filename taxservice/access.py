@@ -62,6 +62,11 @@ can_use_hub = _rule("can_use_hub", {R.COORDINATOR, R.ADMIN}, _("Only coordinator
 can_use_approvals = _rule(
     "can_use_approvals", {R.BRANCH_CHIEF, R.COORDINATOR, R.ADMIN}, _("Only branch chiefs and coordinators approve.")
 )
+can_see_notices = _rule(
+    "can_see_notices",
+    {R.COORDINATOR, R.BRANCH_CHIEF, R.ADMIN},
+    _("Only coordinators, branch chiefs and administrators see the public notice list (通报)."),
+)
 
 # --- the writes outside the task life cycle ------------------------------------------------
 can_open_case = _rule(

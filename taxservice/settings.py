@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "taxservice.catalogue",
     "taxservice.workflow.cases",
     "taxservice.workflow.routing",
+    "taxservice.workflow.ladder",  # the escalation ladder: reminder, 催办, 督办, 通报
     "taxservice.demo",  # the demo city behind seed_demo: imports the core, the core never imports it
     "taxservice.api",
     "taxservice.ops",  # health, readiness, /metrics, request ids, the operations page
@@ -208,13 +209,20 @@ TAXSERVICE_BACKGROUND_JOBS = env_str("TAXSERVICE_BACKGROUND_JOBS", "auto")
 TAXSERVICE_ROBOT_BATCH = env_int("TAXSERVICE_ROBOT_BATCH", 1000)
 # How often Celery beat runs the robot's backlog sweep, in seconds.
 TAXSERVICE_ROBOT_SWEEP_SECONDS = env_int("TAXSERVICE_ROBOT_SWEEP_SECONDS", 60)
+# How often Celery beat runs the escalation ladder's scan, in seconds.
+TAXSERVICE_LADDER_SCAN_SECONDS = env_int("TAXSERVICE_LADDER_SCAN_SECONDS", 300)
 CELERY_BEAT_SCHEDULE = {
     "robot-sweep": {
         # scheduling.ROBOT_SWEEP (the settings cannot import it); tests/test_scheduling.py checks.
         "task": "taxservice.routing.tasks.robot_sweep",
         "schedule": TAXSERVICE_ROBOT_SWEEP_SECONDS,
         "kwargs": {"trigger": "sweep"},
-    }
+    },
+    "ladder-scan": {
+        # scheduling.LADDER_SCAN: the escalation ladder's scan (idempotent; safe to overlap).
+        "task": "taxservice.ladder.tasks.ladder_scan",
+        "schedule": TAXSERVICE_LADDER_SCAN_SECONDS,
+    },
 }
 
 # Every line once, on the root's console handler. Django's own defaults (applied before

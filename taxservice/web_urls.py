@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from taxservice.web import inbox, views
+from taxservice.web import inbox, ladder, views
 
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
@@ -19,6 +19,7 @@ urlpatterns = [
     path("inbox/<int:notification_id>/read/", inbox.inbox_mark_read, name="inbox_mark_read"),
     path("inbox/read-all/", inbox.inbox_mark_all_read, name="inbox_mark_all_read"),
     path("inbox/link/", inbox.inbox_link, name="inbox_link"),
+    path("notices/", ladder.notices, name="notices"),
     path("frontdesk/", include("frontdesk.urls")),
     path("middle-office/", include("middle_office.urls")),
     path("back-office/", include("back_office.urls")),

@@ -18,6 +18,7 @@ NAVIGATION: list[tuple[str, object, access.Rule | None]] = [
     ("middle_office:queue", _("Middle office queue"), access.can_use_queue),
     ("middle_office:hub", _("Coordination hub"), access.can_use_hub),
     ("back_office:approvals", _("Approval queue"), access.can_use_approvals),
+    ("notices", _("Notice list"), access.can_see_notices),
     ("my_tasks", _("My tasks"), None),
     ("case_list", _("Cases"), None),
     ("ops_status", _("Operations"), access.is_admin),

@@ -37,6 +37,14 @@ nothing: its transactions start `IMMEDIATE` and writers queue for the database i
 - the `in_ids` lookup: `filter(pk__in_ids=ids)` binds one array on PostgreSQL, not one
   parameter per id.
 
+**The escalation ladder's scan** (docs/ladder.md):
+
+- `ladder_escalate(…)`: one step of the ladder for every task that has reached it, with
+  its history row and its notifications: one statement on PostgreSQL (an
+  `INSERT … SELECT … ON CONFLICT DO NOTHING` into the escalations, and the log and inbox
+  rows of exactly the escalations it created, as data-modifying CTEs); elsewhere the ORM
+  in four statements, finding its own rows by the scan's token.
+
 Every function runs in the caller's transaction.
 """
 
@@ -44,16 +52,29 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import uuid
+import zoneinfo
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from taxservice.org.models import Staff
-from taxservice.workflow.cases.models import Task, TaskAssignment, TaskState
+from taxservice.catalogue.models import Item
+from taxservice.org.models import Staff, Team
+from taxservice.workflow.cases.models import (
+    OPEN_STATES,
+    Case,
+    Notification,
+    Task,
+    TaskAssignment,
+    TaskState,
+    TaskTransition,
+)
+from taxservice.workflow.ladder.models import Escalation, EscalationStep, Watch
 
 
 def _fast() -> bool:
@@ -334,6 +355,233 @@ def _assignments_of_pairs_orm(pairs: list[tuple[int, int]]) -> list[tuple[int, i
         .values_list("task__taxpayer_id", "task__item_id", "task_id", "staff_id")
     )
     return [row for row in rows if (row[0], row[1]) in wanted]
+
+
+# --- the escalation ladder -------------------------------------------------------------------
+
+# The states whose due times the ladder watches: open, except awaiting the taxpayer's
+# materials (the clocks are paused). The running clock also runs in `done` (feedback).
+LADDER_SKIPPED = TaskState.AWAITING_MATERIALS
+LADDER_STATES = {
+    Watch.PROMISE: [str(state) for state in OPEN_STATES],  # the order of task_open_due_idx's predicate
+    Watch.RUNNING: [*(str(state) for state in OPEN_STATES), str(TaskState.DONE)],
+}
+_TIME_FORMAT = "%Y-%m-%d %H:%M"  # the due time in messages and history details, local time
+_PG_TIME_FORMAT = "YYYY-MM-DD HH24:MI"
+
+
+def ladder_escalate(
+    *,
+    step: EscalationStep,
+    due_before: dt.datetime,
+    due_after: dt.datetime | None,
+    chiefs: Sequence[tuple[int, int]],
+    message: str,
+    scan: uuid.UUID,
+    now: dt.datetime,
+) -> tuple[int, int]:
+    """Send `step` for every task whose watched due time is before `due_before` (and after
+    `due_after`, when given) and that has not had it for that due time. Returns (escalations
+    created, notifications written).
+
+    For each: one `Escalation` row (unique per task, step and due time: a second scan, or
+    one running at the same moment, creates nothing for it), one `TaskTransition` row named
+    after the step's action (from and to the task's state, no actor: the system), pointing
+    from the escalation, and one `Notification` per recipient pointing at that row.
+    Recipients: the assignee when the step tells the assignee (the chiefs instead when the
+    task has none) and the branch chiefs when it tells them; `chiefs` pairs a branch id
+    with a chief's staff id, and a task's branch is its team's, or its case's hall without
+    a team. `message` holds `{task}`, `{due}` and `{item}`, replaced in that order; it is
+    cut to 200 characters. Tasks are taken in ascending id, so two scans inserting at once
+    wait for each other in one order and cannot deadlock.
+
+    Call inside a transaction: the rows commit together or not at all.
+    """
+    if _fast():
+        return _ladder_escalate_pg(
+            step=step, due_before=due_before, due_after=due_after, chiefs=chiefs, message=message, scan=scan, now=now
+        )
+    return _ladder_escalate_orm(
+        step=step, due_before=due_before, due_after=due_after, chiefs=chiefs, message=message, scan=scan, now=now
+    )
+
+
+def ladder_due_text(value: dt.datetime) -> str:
+    """A due time as messages and history details show it: local minutes (both paths agree)."""
+    return timezone.localtime(value, zoneinfo.ZoneInfo(settings.TIME_ZONE)).strftime(_TIME_FORMAT)
+
+
+def _ladder_message(template: str, *, task: int, due: str, item: str) -> str:
+    return template.replace("{task}", str(task)).replace("{due}", due).replace("{item}", item)[:200]
+
+
+def _ladder_escalate_pg(
+    *,
+    step: EscalationStep,
+    due_before: dt.datetime,
+    due_after: dt.datetime | None,
+    chiefs: Sequence[tuple[int, int]],
+    message: str,
+    scan: uuid.UUID,
+    now: dt.datetime,
+) -> tuple[int, int]:
+    q = connection.ops.quote_name
+    task, esc, log, note = (q(model._meta.db_table) for model in (Task, Escalation, TaskTransition, Notification))
+    team, case, item = (q(model._meta.db_table) for model in (Team, Case, Item))
+    running = step.watch == Watch.RUNNING
+    due = "clock_due_at" if running else "due_at"
+    clock = "t.clock" if running else "'promise'"
+    after = f"AND t.{due} > %(after)s" if due_after is not None else ""
+    clock_running = "AND t.clock <> ''" if running else ""
+    # nextval per candidate: the history row's id is known before it is written, so the
+    # escalation points at it in the same statement (foreign keys are checked at the commit).
+    statement = f"""
+        WITH cand AS (
+            SELECT t.id AS task_id, t.{due} AS due_at, t.state, t.assignee_id, t.item_id, t.team_id, t.case_id,
+                   {clock} AS clock
+            FROM {task} t
+            WHERE t.state = ANY(%(states)s) AND t.state <> %(skipped)s
+              AND t.{due} < %(before)s {after} {clock_running}
+              AND NOT EXISTS (
+                  SELECT 1 FROM {esc} e WHERE e.task_id = t.id AND e.step_id = %(step)s AND e.due_at = t.{due}
+              )
+        ),
+        esc AS (
+            INSERT INTO {esc} (task_id, step_id, due_at, transition_id, sent_at, scan)
+            SELECT c.task_id, %(step)s, c.due_at, nextval(%(log_seq)s::regclass), %(now)s, %(scan)s
+            FROM cand c ORDER BY c.task_id
+            ON CONFLICT (task_id, step_id, due_at) DO NOTHING
+            RETURNING task_id, transition_id, due_at
+        ),
+        sent AS (
+            SELECT esc.task_id, esc.transition_id, c.state, c.assignee_id, c.item_id, c.team_id, c.case_id,
+                   to_char(esc.due_at AT TIME ZONE %(tz)s, %(time_format)s) AS due_text
+            FROM esc JOIN cand c ON c.task_id = esc.task_id
+        ),
+        log AS (
+            INSERT INTO {log} (id, task_id, transition, from_state, to_state, actor_id, at, reason, details)
+            SELECT s.transition_id, s.task_id, %(action)s, s.state, s.state, NULL, %(now)s, '',
+                   jsonb_build_object('step', %(code)s, 'due_at', s.due_text)
+            FROM sent s
+        ),
+        note AS (
+            INSERT INTO {note} (recipient_id, task_id, transition_id, message, created_at, read_at)
+            SELECT DISTINCT r.staff_id, s.task_id, s.transition_id,
+                   left(replace(replace(replace(%(message)s, '{{task}}', s.task_id::text), '{{due}}', s.due_text),
+                                '{{item}}', i.name), 200),
+                   %(now)s, NULL::timestamptz
+            FROM sent s
+            JOIN {item} i ON i.id = s.item_id
+            LEFT JOIN {team} tm ON tm.id = s.team_id
+            LEFT JOIN {case} cs ON cs.id = s.case_id
+            CROSS JOIN LATERAL (
+                SELECT s.assignee_id AS staff_id WHERE %(to_assignee)s AND s.assignee_id IS NOT NULL
+                UNION ALL
+                SELECT ch.staff_id FROM unnest(%(chief_branches)s::bigint[], %(chief_staff)s::bigint[])
+                    AS ch(branch_id, staff_id)
+                WHERE ch.branch_id = COALESCE(tm.branch_id, cs.hall_id)
+                  AND (%(to_chiefs)s OR (%(to_assignee)s AND s.assignee_id IS NULL))
+            ) r
+            ON CONFLICT DO NOTHING
+            RETURNING 1
+        )
+        SELECT (SELECT count(*) FROM esc), (SELECT count(*) FROM note)
+    """  # noqa: S608 - table and column names are ours
+    with connection.cursor() as cursor:
+        params = {
+            "states": LADDER_STATES[Watch(step.watch)],
+            "skipped": str(LADDER_SKIPPED),
+            "before": due_before,
+            "after": due_after,
+            "step": step.pk,
+            "log_seq": _sequence(cursor, TaskTransition._meta),
+            "now": now,
+            "scan": scan,
+            "tz": settings.TIME_ZONE,
+            "time_format": _PG_TIME_FORMAT,
+            "action": step.action,
+            "code": step.code,
+            "message": message,
+            "to_assignee": step.to_assignee,
+            "to_chiefs": step.to_chiefs,
+            "chief_branches": id_array(branch for branch, _staff in chiefs),
+            "chief_staff": id_array(staff for _branch, staff in chiefs),
+        }
+        cursor.execute(statement, params)
+        created, notified = cursor.fetchone()
+    return created, notified
+
+
+def _ladder_escalate_orm(
+    *,
+    step: EscalationStep,
+    due_before: dt.datetime,
+    due_after: dt.datetime | None,
+    chiefs: Sequence[tuple[int, int]],
+    message: str,
+    scan: uuid.UUID,
+    now: dt.datetime,
+) -> tuple[int, int]:
+    due = "clock_due_at" if step.watch == Watch.RUNNING else "due_at"
+    tasks = Task.objects.filter(state__in=LADDER_STATES[Watch(step.watch)], **{f"{due}__lt": due_before}).exclude(
+        state=LADDER_SKIPPED
+    )
+    if due_after is not None:
+        tasks = tasks.filter(**{f"{due}__gt": due_after})
+    if step.watch == Watch.RUNNING:
+        tasks = tasks.exclude(clock="")
+    sent = Escalation.objects.filter(task=models.OuterRef("pk"), step=step, due_at=models.OuterRef(due))
+    candidates = tasks.exclude(models.Exists(sent)).order_by("pk").values_list("pk", due)
+    Escalation.objects.bulk_create(
+        [Escalation(task_id=pk, step=step, due_at=due_at, sent_at=now, scan=scan) for pk, due_at in candidates],
+        ignore_conflicts=True,
+    )
+    created = list(
+        Escalation.objects.filter(scan=scan, step=step)
+        .select_related("task__item", "task__team", "task__case")
+        .order_by("task_id")
+    )
+    if not created:
+        return 0, 0
+    logs = TaskTransition.objects.bulk_create(
+        [
+            TaskTransition(
+                task_id=row.task_id,
+                transition=step.action,
+                from_state=row.task.state,
+                to_state=row.task.state,
+                actor=None,
+                at=now,
+                reason="",
+                details={"step": step.code, "due_at": ladder_due_text(row.due_at)},
+            )
+            for row in created
+        ]
+    )
+    for row, log in zip(created, logs, strict=True):
+        row.transition = log
+    Escalation.objects.bulk_update(created, ["transition"])
+    chiefs_of: dict[int, list[int]] = defaultdict(list)
+    for branch_id, staff_id in chiefs:
+        chiefs_of[branch_id].append(staff_id)
+    notes = []
+    for row in created:
+        task = row.task
+        recipients: set[int] = set()
+        if step.to_assignee and task.assignee_id is not None:
+            recipients.add(task.assignee_id)
+        if step.to_chiefs or (step.to_assignee and task.assignee_id is None):
+            branch = task.team.branch_id if task.team is not None else (task.case.hall_id if task.case else None)
+            recipients.update(chiefs_of.get(branch, []) if branch is not None else [])
+        text = _ladder_message(message, task=task.pk, due=ladder_due_text(row.due_at), item=task.item.name)
+        notes += [
+            Notification(
+                recipient_id=staff_id, task_id=task.pk, transition_id=row.transition_id, message=text, created_at=now
+            )
+            for staff_id in sorted(recipients)
+        ]
+    Notification.objects.bulk_create(notes, ignore_conflicts=True)
+    return len(created), len(notes)
 
 
 # --- long id lists ----------------------------------------------------------------------------
