@@ -19,6 +19,7 @@ from taxservice.taxpayers.selectors import taxpayer_search
 from taxservice.taxpayers.services import taxpayer_register
 from taxservice.taxpayers.validators import normalise_credit_code
 from taxservice.web.access import staff_page
+from taxservice.web.deadlines import attach_deadlines
 from taxservice.web.queries import paginate
 from taxservice.workflow.cases import selectors, services, transitions
 from taxservice.workflow.cases.models import Case, Task, TaskState
@@ -89,12 +90,14 @@ def open_case(request: HttpRequest, staff: Staff, credit_code: str) -> HttpRespo
                 _("Consultation #%(case)s opened with %(count)s item(s).") % {"case": case.pk, "count": len(chosen)},
             )
             return redirect("frontdesk:case", case_id=case.pk)
+    story = selectors.taxpayer_story(staff=staff, taxpayer_id=taxpayer.pk)
+    attach_deadlines(story.open_tasks)
     context = {
         "taxpayer": taxpayer,
         "form": form,
         "chosen": chosen,
         "lists": HandlingList.choices,
-        "story": selectors.taxpayer_story(staff=staff, taxpayer_id=taxpayer.pk),
+        "story": story,
     }
     return render(request, "frontdesk/open_case.html", context, status=400 if request.method == "POST" else 200)
 

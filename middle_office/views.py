@@ -19,6 +19,7 @@ from taxservice import access
 from taxservice.errors import ServiceError
 from taxservice.org.models import Staff, Team
 from taxservice.web.access import staff_page
+from taxservice.web.deadlines import attach_deadlines
 from taxservice.web.export import export_response, hub_columns, task_columns, wants_xlsx
 from taxservice.web.labels import filter_label
 from taxservice.web.queries import PAGE_SIZE, attach_actions, paginate, people_by_team, queue_for_staff, team_choices
@@ -100,8 +101,8 @@ def hub(request: HttpRequest, staff: Staff) -> HttpResponse:
     page = paginate(request, tasks)
     facets = hub_facets(staff=staff, filters=filters, clock=clock)
     ticked = set(bulk.cleaned_data.get("tasks", [])) if bulk.is_bound and hasattr(bulk, "cleaned_data") else set()
+    attach_deadlines(page.object_list)
     for task in page.object_list:
-        task.overdue = task.due_at < clock.now
         task.refusal = refusals.get(task.pk, "")
         task.ticked = task.pk in ticked
     context = {

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from taxservice.catalogue.models import HandlingList, Item
 from taxservice.org.models import Role, Staff, Team
 from taxservice.taxpayers.models import Taxpayer
-from taxservice.workflow.cases import selectors, transitions
+from taxservice.workdays.calendar import WorkCalendar
+from taxservice.workflow.cases import clocks, selectors, transitions
 from taxservice.workflow.cases.models import Case, Channel, Task, TaskTransition
 
 
@@ -82,6 +84,30 @@ class DispatchDecisionSerializer(serializers.Serializer):
     outcome = serializers.CharField()
 
 
+STATUS_HELP = "ok, at_risk, overdue, paused (running) or stopped."
+
+
+class DeadlineSerializer(serializers.Serializer):
+    status = serializers.CharField(help_text="The promise: " + STATUS_HELP)
+    due_at = serializers.DateTimeField()
+    time_left_seconds = serializers.IntegerField(
+        source="left_seconds", help_text="Working time left (negative once overdue)."
+    )
+    clock = serializers.CharField(help_text="promise, or the internal clock that runs now.")
+    clock_status = serializers.CharField(help_text="The running internal clock: " + STATUS_HELP)
+    clock_due_at = serializers.DateTimeField(allow_null=True)
+    clock_time_left_seconds = serializers.IntegerField(source="clock_left_seconds")
+
+
+class ClockSerializer(serializers.Serializer):
+    name = serializers.ChoiceField(choices=["promise", "acceptance", "handling", "feedback"])
+    started_at = serializers.DateTimeField()
+    due_at = serializers.DateTimeField()
+    stopped_at = serializers.DateTimeField(allow_null=True)
+    status = serializers.CharField(help_text="ok, at_risk, overdue, paused; met or late once stopped.")
+    time_left_seconds = serializers.IntegerField(help_text="Working time left (negative once overdue).")
+
+
 class TaskSerializer(serializers.ModelSerializer):
     case = serializers.PrimaryKeyRelatedField(read_only=True)
     item = serializers.SlugRelatedField(slug_field="code", read_only=True)
@@ -90,6 +116,7 @@ class TaskSerializer(serializers.ModelSerializer):
     team = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
     assignee = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     available_transitions = serializers.SerializerMethodField()
+    deadline = serializers.SerializerMethodField()
 
     class Meta:
         model = Task
@@ -105,10 +132,29 @@ class TaskSerializer(serializers.ModelSerializer):
             "team",
             "assignee",
             "due_at",
+            "clock",
+            "clock_due_at",
+            "deadline",
+            "extension_requested_days",
+            "extension_granted_days",
             "result",
             "created_at",
             "available_transitions",
         ]
+        extra_kwargs = {
+            "due_at": {"help_text": "The promise to the taxpayer (办理时限)."},
+            "clock": {"help_text": "The internal clock that runs now; empty when none does."},
+            "clock_due_at": {"help_text": "When the running internal clock is due."},
+        }
+
+    @extend_schema_field(DeadlineSerializer)
+    def get_deadline(self, task: Task) -> dict:
+        """The countdowns now, in working seconds (the task page's and the lists')."""
+        cal = self.context.get("calendar")
+        if cal is None:  # one read of the calendar for a whole page of tasks
+            cal = self.context["calendar"] = WorkCalendar.load()
+        seen = clocks.glance(task, cal, timezone.now())
+        return DeadlineSerializer(seen).data
 
     @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=transitions.CHOICES)))
     def get_available_transitions(self, task: Task) -> list[str]:
@@ -117,6 +163,8 @@ class TaskSerializer(serializers.ModelSerializer):
 
 
 class TaskDetailSerializer(TaskSerializer):
+    clocks = serializers.SerializerMethodField()
+
     history = TransitionLogSerializer(source="transitions", many=True, read_only=True)
     note = serializers.CharField(read_only=True)
     feedback = serializers.CharField(read_only=True, help_text="What was returned to the taxpayer.")
@@ -124,7 +172,26 @@ class TaskDetailSerializer(TaskSerializer):
     dispatch = serializers.SerializerMethodField()
 
     class Meta(TaskSerializer.Meta):
-        fields = [*TaskSerializer.Meta.fields, "note", "feedback", "feedback_channel", "history", "dispatch"]
+        fields = [*TaskSerializer.Meta.fields, "note", "feedback", "feedback_channel", "clocks", "history", "dispatch"]
+
+    @extend_schema_field(ClockSerializer(many=True))
+    def get_clocks(self, task: Task) -> list[dict]:
+        """The promise and each internal clock that has started, derived from the history."""
+        cal = WorkCalendar.load()
+        now = timezone.now()
+        derived = clocks.for_task(task, cal)
+        rows = [derived.promise, *derived.internal()]
+        return [
+            {
+                "name": clock.name,
+                "started_at": clock.started_at,
+                "due_at": clock.due_at,
+                "stopped_at": clock.stopped_at,
+                "status": clock.status(cal, now),
+                "time_left_seconds": clock.remaining_seconds(cal, now),
+            }
+            for clock in rows
+        ]
 
     @extend_schema_field(DispatchDecisionSerializer(many=True))
     def get_dispatch(self, task: Task) -> list[dict]:

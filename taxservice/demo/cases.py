@@ -26,6 +26,8 @@ from .scenarios import CHANNELS, FORCED_STATES, NOTES, plan, target_for, texts
 
 R = Role
 
+EXTENSION_STEPS = frozenset({"request_extension", "approve_extension", "reject_extension"})
+
 
 class CaseBuilder:
     """Opens the demo's cases and plays their tasks' scenarios, minding each member's capacity."""
@@ -165,6 +167,8 @@ class CaseBuilder:
                 continue  # the robot dispatched it already
             if name == "reassign" and task.state not in (TaskState.ASSIGNED, TaskState.IN_PROGRESS):
                 continue
+            if name in EXTENSION_STEPS and (task.tier != Tier.BACK or self._chief_for(task) is None):
+                continue  # only a tax-source branch's chief decides on extensions
             kwargs: dict = {"task_id": task.pk, "name": name, **texts(self.rng, name, channel=case.channel)}
             actor: Staff | None
             if name in ("assign", "reassign"):
@@ -251,6 +255,10 @@ class CaseBuilder:
             return assignee
         if name in {"approve", "reject"}:
             return self._chief_for(task) or self._coordinator(not_pk=task.assignee_id)
+        if name in {"approve_extension", "reject_extension"}:
+            return self._chief_for(task)
+        if name == "request_extension":
+            return assignee
         if name == "handle_on_spot":
             return opener if opener.has_role(R.CLERK) else self._clerk_of(case.hall)
         if name == "transfer":

@@ -66,6 +66,9 @@ RETURN_REASONS = ("非本人业务范围，退回重新分派", "临时外出实
 ESCALATE_REASONS = ("需实地核查，转后台团队办理", "涉及风险疑点，提交后台联办", "需税源管理分局核实经营情况")
 REJECT_REASONS = ("核实依据不充分，请补充", "处理意见不明确，请完善后再提交", "资料不全，请补充核实意见")
 CANCEL_REASONS = ("纳税人撤回申请", "重复提交，已合并办理", "纳税人已通过电子税务局自行办结")
+EXTENSION_REASONS = ("需实地核查，时间不足", "涉及多部门联办，需延长办理时限", "纳税人补充资料耗时较长")
+EXTENSION_OPINIONS = ("同意延期", "情况属实，同意", "")
+EXTENSION_REFUSALS = ("时限内可以完成，请抓紧办理", "理由不充分，不予延期")
 MATERIALS_REASONS = ("请纳税人补正资料", "缺少财务报表，已通知纳税人补充", "待纳税人提供情况说明")
 NOTES = ("", "", "", "纳税人来电咨询", "纳税人首次办理，已做政策辅导", "异地经营，申请异厅通办", "纳税人要求尽快办理")
 
@@ -110,6 +113,15 @@ def plan(rng: random.Random, item: Item, target: str) -> list[str]:
         return steps + ["request_materials"]
     if rng.random() < 0.18:
         steps += ["request_materials", "receive_materials"]
+    if item.tier == Tier.BACK:
+        # Back-office work asks the branch chief for more time now and then.
+        roll = rng.random()
+        if roll < 0.25:
+            steps += ["request_extension", "approve_extension"]
+        elif roll < 0.35:
+            steps += ["request_extension", "reject_extension"]
+        elif roll < 0.6 and target == TaskState.IN_PROGRESS:
+            steps += ["request_extension"]  # still waiting for the chief
     if target == TaskState.IN_PROGRESS:
         return steps
     if item.needs_approval:
@@ -136,7 +148,11 @@ def texts(rng: random.Random, name: str, *, channel: str) -> dict:
         return {"result": rng.choice(APPROVAL_RESULTS)}
     if name == "give_feedback":
         return {"result": rng.choice(FEEDBACK_RESULTS.get(channel, ("办理结果已告知纳税人",)))}
+    if name == "request_extension":
+        return {"days": rng.randint(1, 5), "reason": rng.choice(EXTENSION_REASONS)}
     reasons = {
+        "approve_extension": EXTENSION_OPINIONS,
+        "reject_extension": EXTENSION_REFUSALS,
         "return": RETURN_REASONS,
         "reassign": REASSIGN_REASONS,
         "escalate": ESCALATE_REASONS,

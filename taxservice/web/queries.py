@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from django.core.paginator import Page
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.http import HttpRequest
-from django.utils import timezone
 from django.utils.translation import gettext
 
 from taxservice import access
 from taxservice.org.models import Staff, StaffRole, Team, Tier
 from taxservice.pagination import IdFirstPaginator
+from taxservice.web.deadlines import attach_deadlines
 from taxservice.web.forms import AssigneeChoices, PeopleGroup, Person, TransitionForm
 from taxservice.workflow.cases import selectors
 from taxservice.workflow.cases.models import OPEN_STATES, Case, Task, TaskState, TaskTransition
@@ -84,6 +84,15 @@ def queue_for_staff(*, staff: Staff) -> QuerySet[Task]:
 
 def awaiting_approval_for_staff(*, staff: Staff) -> QuerySet[Task]:
     return selectors.task_list_for_staff(staff=staff).filter(state=TaskState.AWAITING_APPROVAL).order_by("due_at", "id")
+
+
+def extension_requests_for_staff(*, staff: Staff) -> QuerySet[Task]:
+    """Tasks whose extension request waits for a decision, the earliest due first."""
+    return with_latest_step(
+        selectors.task_list_for_staff(staff=staff)
+        .filter(extension_requested_days__isnull=False, state__in=OPEN_STATES)
+        .order_by("due_at", "id")
+    )
 
 
 def queued_for_staff(*, staff: Staff) -> QuerySet[Task]:
@@ -158,10 +167,9 @@ def people_by_team(*, teams: QuerySet[Team] | list[Team]) -> list[PeopleGroup]:
 
 def attach_actions(*, staff: Staff, tasks: list[Task]) -> list[Task]:
     """Give each task `allowed` (step names) and `quick` (one-click forms), with no queries."""
-    now = timezone.now()
     my_teams = access.staff_team_ids(staff)
+    attach_deadlines(tasks)
     for task in tasks:
-        task.overdue = task.is_open and task.due_at < now
         task.allowed = selectors.allowed_transitions(staff=staff, task=task)
         # "Assign to me" in one click only where I may hold the task: my team's task or
         # one at the coordination post. A supervisor names someone on the task page.

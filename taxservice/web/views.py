@@ -21,6 +21,7 @@ from taxservice.org.models import Staff
 from taxservice.org.selectors import staff_for_user
 from taxservice.taxpayers.selectors import taxpayer_search
 from taxservice.web.access import staff_page
+from taxservice.web.deadlines import clock_rows
 from taxservice.web.decisions import decision_records
 from taxservice.web.export import CASE_COLUMNS, export_response, task_columns, wants_xlsx
 from taxservice.web.forms import NoteForm, TransitionForm
@@ -240,8 +241,10 @@ def _render_task(
         messages.error(request, error_text(failed))
     # Approve and reject share one opinion box and sit side by side.
     steps_on_offer = {form.step for form in forms}
+    clock_table, _derived = clock_rows(task)  # one read of the log, already prefetched or not
     context = {
         "task": task,
+        "clocks": clock_table,
         "history": history,
         "decisions": decision_records(task=task),
         "forms": forms,

@@ -350,7 +350,51 @@ def _iso(value: dt.datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def remaining_text_parts(seconds: int, cal: WorkCalendar) -> tuple[int, int, int]:
+# --- at a glance: what a list shows, from the stored columns alone (no query per row) -------------
+
+
+@dataclass(frozen=True)
+class Glance:
+    status: str  # "overdue" | "at_risk" | "ok" | "paused" | "stopped"
+    due_at: dt.datetime
+    left_seconds: int  # working time left; negative once overdue
+    clock: str  # "promise" or the running internal clock
+    clock_status: str = ""  # the running internal clock's status, when one runs
+    clock_due_at: dt.datetime | None = None
+    clock_left_seconds: int = 0
+
+
+def glance(task: Task, cal: WorkCalendar, now: dt.datetime) -> Glance:
+    """The promise's countdown and the running internal clock's, from the task's columns."""
+    if task.state not in OPEN_STATES and task.state != TaskState.DONE:
+        return Glance("stopped", task.due_at, 0, PROMISE)
+    paused = task.state == TaskState.AWAITING_MATERIALS
+    left = cal.working_seconds_between(now, task.due_at)
+    if paused:
+        status = "paused"
+    elif task.state == TaskState.DONE:
+        status = "stopped"  # the promise was kept or not when the work was done
+    elif now > task.due_at:
+        status = "overdue"
+    else:
+        allowed = cal.working_seconds_between(task.created_at, task.due_at)
+        status = "at_risk" if left <= AT_RISK_SHARE * allowed else "ok"
+    glimpse = Glance(status, task.due_at, left, PROMISE)
+    if task.clock and task.clock_due_at is not None:
+        clock_left = cal.working_seconds_between(now, task.clock_due_at)
+        if paused:
+            clock_status = "paused"
+        elif now > task.clock_due_at:
+            clock_status = "overdue"
+        elif task.clock_at_risk_at is not None and now >= task.clock_at_risk_at:
+            clock_status = "at_risk"
+        else:
+            clock_status = "ok"
+        glimpse = Glance(status, task.due_at, left, task.clock, clock_status, task.clock_due_at, clock_left)
+    return glimpse
+
+
+def split_seconds(seconds: int, cal: WorkCalendar) -> tuple[int, int, int]:
     """Working days, hours and minutes in `seconds` of working time (absolute value)."""
     seconds = abs(seconds)
     days, rest = divmod(seconds, cal.seconds_per_day)

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db.models import Count, Prefetch, QuerySet
-from django.utils import timezone
 from django_fsm import can_proceed
 
 from taxservice import access
@@ -87,9 +86,6 @@ def taxpayer_story(*, staff: Staff, taxpayer_id: int, limit: int = 10) -> Taxpay
     )
     visible = case_list_for_staff(staff=staff).filter(pk__in=[case.pk for case in recent]).values_list("pk", flat=True)
     open_tasks = list(tasks.select_related("item", "team", "assignee", "case").order_by("due_at", "id")[:limit])
-    now = timezone.now()
-    for task in open_tasks:
-        task.overdue = task.due_at < now  # for the template
     return TaxpayerStory(
         open_tasks=open_tasks,
         recent_cases=recent,
