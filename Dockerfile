@@ -22,4 +22,11 @@ RUN TAXSERVICE_PRODUCTION=true DJANGO_SECRET_KEY=collectstatic-only-not-a-runtim
 
 USER taxservice
 EXPOSE 8000
-CMD ["gunicorn", "taxservice.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+# The web process by default: ready when /readyz answers 200 (docs/operations.md). The worker
+# and beat override the command and the healthcheck (docker-compose.yml).
+HEALTHCHECK --interval=10s --timeout=6s --start-period=20s --retries=3 \
+  CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/readyz', timeout=5).status != 200)"]
+# No gunicorn access log: the app logs one JSON line per request itself (taxservice/ops/middleware.py).
+# The processes' request counters add up through PROMETHEUS_MULTIPROC_DIR, emptied at each start.
+ENV PROMETHEUS_MULTIPROC_DIR=/tmp/prometheus
+CMD ["sh", "-c", "rm -rf /tmp/prometheus && mkdir -p /tmp/prometheus && exec gunicorn taxservice.wsgi --bind 0.0.0.0:8000 --workers 3"]

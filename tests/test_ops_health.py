@@ -152,3 +152,22 @@ def test_the_operations_page_shows_the_queues_robot_beat_and_readiness(client, o
     # No broker in the tests: the page says tasks run in the web process instead of pinging.
     assert response.context["workers"] is None
     assert "No broker is configured" in page
+
+
+# --- beat's healthcheck (manage.py ops_probe beat) -----------------------------------------------
+
+
+def test_beats_probe_fails_until_the_sweep_is_sent_on_time(settings):
+    from django.core.management import CommandError, call_command
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    settings.TAXSERVICE_ROBOT_SWEEP_SECONDS = 60
+    with pytest.raises(CommandError, match="has not written"):
+        call_command("ops_probe", "beat")
+    every = IntervalSchedule.objects.create(every=60, period="seconds")
+    entry = PeriodicTask.objects.create(name="robot-sweep", task="taxservice.routing.tasks.robot_sweep", interval=every)
+    PeriodicTask.objects.filter(pk=entry.pk).update(last_run_at=timezone.now() - dt.timedelta(minutes=5))
+    with pytest.raises(CommandError, match="late"):
+        call_command("ops_probe", "beat")
+    PeriodicTask.objects.filter(pk=entry.pk).update(last_run_at=timezone.now() - dt.timedelta(seconds=30))
+    call_command("ops_probe", "beat")
