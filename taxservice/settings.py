@@ -167,6 +167,9 @@ SPECTACULAR_SETTINGS = {
         "TeamKindEnum": "taxservice.org.models.Team.Kind",
         "ChannelEnum": "taxservice.workflow.cases.models.Channel",
         "TransitionNameEnum": "taxservice.workflow.cases.transitions.CHOICES",
+        "DayKindEnum": "taxservice.workdays.models.DayKind",
+        "DaySourceEnum": "taxservice.workdays.selectors.DAY_SOURCES",
+        "SourceEnum": "taxservice.workflow.cases.models.Task.Source",  # its name before DaySourceEnum
     },
 }
 

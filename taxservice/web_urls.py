@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from taxservice.web import inbox, ladder, views
+from taxservice.web import calendar, inbox, ladder, views
 
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
@@ -19,6 +19,9 @@ urlpatterns = [
     path("inbox/<int:notification_id>/read/", inbox.inbox_mark_read, name="inbox_mark_read"),
     path("inbox/read-all/", inbox.inbox_mark_all_read, name="inbox_mark_all_read"),
     path("inbox/link/", inbox.inbox_link, name="inbox_link"),
+    path("calendar/", calendar.calendar_page, name="calendar"),
+    path("calendar/override/", calendar.calendar_override, name="calendar_override"),
+    path("calendar/recomputes/<int:run_id>/", calendar.calendar_recompute, name="calendar_recompute"),
     path("notices/", ladder.notices, name="notices"),
     path("frontdesk/", include("frontdesk.urls")),
     path("middle-office/", include("middle_office.urls")),

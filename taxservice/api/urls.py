@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from taxservice.api import hub_views, inbox_views, ladder_views, views
+from taxservice.api import calendar_views, hub_views, inbox_views, ladder_views, views
 
 router = DefaultRouter()
 router.register("taxpayers", views.TaxpayerViewSet, basename="taxpayer")
@@ -16,6 +16,12 @@ router.register("notifications", inbox_views.NotificationViewSet, basename="noti
 urlpatterns = [
     path("me/", views.MeView.as_view(), name="api-me"),
     path("hub/queue/", hub_views.HubQueueView.as_view(), name="api-hub-queue"),
+    path("calendar/", calendar_views.CalendarView.as_view(), name="api-calendar"),
+    path("calendar/overrides/", calendar_views.OverrideListView.as_view(), name="api-calendar-overrides"),
+    path("calendar/overrides/<str:date>/", calendar_views.OverrideDetailView.as_view(), name="api-calendar-override"),
+    path(
+        "calendar/recomputes/<int:run_id>/", calendar_views.RecomputeDetailView.as_view(), name="api-calendar-recompute"
+    ),
     path("notices/", ladder_views.NoticeListView.as_view(), name="api-notices"),
     *router.urls,
 ]

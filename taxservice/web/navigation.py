@@ -21,6 +21,7 @@ NAVIGATION: list[tuple[str, object, access.Rule | None]] = [
     ("notices", _("Notice list"), access.can_see_notices),
     ("my_tasks", _("My tasks"), None),
     ("case_list", _("Cases"), None),
+    ("calendar", _("Calendar"), None),
     ("ops_status", _("Operations"), access.is_admin),
 ]
 

@@ -15,6 +15,8 @@ from taxservice.workdays.calendar import HOLIDAY_NAMES, Day, WorkCalendar, packa
 from taxservice.workdays.models import CalendarChange, CalendarOverride, ClockRecompute
 from taxservice.workdays.services import FIRST_DATE, LAST_DATE, parse_date
 
+# Where a day's kind comes from (calendar.Day.source).
+DAY_SOURCES = ("override", "package", "weekday")
 # The longest range one request may ask for: a year, leap or not.
 MAX_RANGE_DAYS = 366
 

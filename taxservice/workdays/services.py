@@ -11,6 +11,7 @@ these same functions; their errors are `taxservice.errors` types.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -30,6 +31,7 @@ FIRST_DATE = dt.date(2000, 1, 1)
 LAST_DATE = dt.date(2100, 12, 31)
 REASON_MAX = CalendarOverride._meta.get_field("reason").max_length
 NAME_MAX = CalendarOverride._meta.get_field("name").max_length
+DATE_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def parse_date(value: dt.date | str | None, *, field: str = "date") -> dt.date:
@@ -37,11 +39,14 @@ def parse_date(value: dt.date | str | None, *, field: str = "date") -> dt.date:
     if isinstance(value, dt.datetime):
         value = value.date()
     if not isinstance(value, dt.date):
-        raw = (value or "").strip() if isinstance(value, str) else ""
-        if not raw:
+        raw = value.strip() if isinstance(value, str) else value
+        if raw is None or raw == "":
             message = _("Enter a date.")
             raise InvalidInput(message, code="required", fields={field: [message]})
         try:
+            # Only the one spelling (Python also reads 20260101 and 2026-W01-1).
+            if not isinstance(raw, str) or not DATE_PATTERN.fullmatch(raw):
+                raise ValueError(raw)
             value = dt.date.fromisoformat(raw)
         except ValueError:
             message = _("Enter a date as YYYY-MM-DD.")
@@ -52,8 +57,13 @@ def parse_date(value: dt.date | str | None, *, field: str = "date") -> dt.date:
     return value
 
 
+def _text(value: object) -> str:
+    # What a form or a JSON body sent, as text (a number sent for a name is still a name).
+    return "" if value is None else str(value).strip()
+
+
 def _reason(value: str | None) -> str:
-    reason = (value or "").strip()
+    reason = _text(value)
     if not reason:
         message = _("Say why the calendar changes.")
         raise InvalidInput(message, code="reason_required", fields={"reason": [message]})
@@ -64,7 +74,7 @@ def _reason(value: str | None) -> str:
 
 
 def _kind(value: str | None) -> str:
-    if value not in DayKind.values:
+    if not isinstance(value, str) or value not in DayKind.values:
         choices = ", ".join(DayKind.values)
         message = _("Choose one of: %(choices)s.") % {"choices": choices}
         raise InvalidInput(message, code="invalid_kind", fields={"kind": [message]})
@@ -72,7 +82,7 @@ def _kind(value: str | None) -> str:
 
 
 def _name(value: str | None) -> str:
-    name = (value or "").strip()
+    name = _text(value)
     if len(name) > NAME_MAX:
         message = _("At most %(max)d characters.") % {"max": NAME_MAX}
         raise InvalidInput(message, code="name_too_long", fields={"name": [message]})
@@ -98,10 +108,11 @@ def _checked(*checks: tuple[str, Callable[[Any], Any], Any]) -> list[Any]:
 
 def calendar_override_set(
     *, actor: Staff, date: dt.date | str | None, kind: str | None, name: str | None = "", reason: str | None
-) -> CalendarOverride:
+) -> CalendarChange:
     """Declare what `date` is (`kind`, and the holiday's `name`), winning over the package
     and the weekday; replaces the date's earlier override. An override that would leave
-    the day as it already is is refused (`nothing_to_change`)."""
+    the day as it already is is refused (`nothing_to_change`). Returns the audit row (its
+    `recompute` is the recomputation started, if the day's working status flipped)."""
     access.require(access.can_edit_calendar, actor)
     date, kind, name, reason = _checked(
         ("date", parse_date, date), ("kind", _kind, kind), ("name", _name, name), ("reason", _reason, reason)
@@ -122,9 +133,7 @@ def calendar_override_set(
         try:
             with transaction.atomic():
                 if existing is None:
-                    override = CalendarOverride.objects.create(
-                        date=date, kind=kind, name=name, reason=reason, changed_by=actor
-                    )
+                    CalendarOverride.objects.create(date=date, kind=kind, name=name, reason=reason, changed_by=actor)
                 else:
                     override = existing
                     override.kind, override.name, override.reason, override.changed_by = kind, name, reason, actor
@@ -138,7 +147,7 @@ def calendar_override_set(
             after_working=kind in (DayKind.WORKDAY, DayKind.ADJUSTED_WORKDAY),
             cause=_("Calendar: %(date)s is now “%(kind)s”") % {"date": date, "kind": DayKind(kind).label},
         )
-        CalendarChange.objects.create(
+        return CalendarChange.objects.create(
             date=date,
             before_kind=before.kind,
             after_kind=kind,
@@ -148,7 +157,6 @@ def calendar_override_set(
             actor=actor,
             recompute=run,
         )
-    return override
 
 
 def calendar_override_remove(*, actor: Staff, date: dt.date | str | None, reason: str | None) -> CalendarChange:
