@@ -39,7 +39,10 @@ def approvals(request: HttpRequest, staff: Staff) -> HttpResponse:
         "page": page,
         "sort": sort.value,
         "show": show,
-        "tabs": [(name, lists[name].count()) for name in lists] if len(lists) > 1 else [],
+        # The shown list's count is the paginator's; only the other tab costs a count.
+        "tabs": [(name, page.paginator.count if name == show else lists[name].count()) for name in lists]
+        if len(lists) > 1
+        else [],
         "actions": "back_office/_extension_actions.html"
         if show == EXTENSIONS
         else "back_office/_approval_actions.html",

@@ -81,6 +81,8 @@ def _inputs_for(org, person, task: Task, name: str) -> dict:
             values["team"] = org.hub.code if task.team_id != org.hub.pk else org.online.code
         elif field == "channel":
             values["channel"] = "phone_12366"
+        elif field == "days":
+            values["days"] = 1
         else:
             values[field] = "按规定办理"
     return values
