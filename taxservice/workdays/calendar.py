@@ -22,7 +22,7 @@ import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import chinese_calendar
+import chinese_calendar  # type: ignore[import-untyped]
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -92,8 +92,12 @@ def _package_day(day: dt.date) -> tuple[str, str, str]:
 
 
 class WorkCalendar:
-    def __init__(self, overrides: dict[dt.date, tuple[str, str]] | None = None, hours=None) -> None:
+    def __init__(
+        self, overrides: dict[dt.date, tuple[str, str]] | None = None, hours: tuple[dt.time, dt.time] | None = None
+    ) -> None:
         self.overrides = overrides or {}
+        self.opens: dt.time
+        self.closes: dt.time
         self.opens, self.closes = hours or office_hours()
         if self.closes <= self.opens:
             raise CalendarError("office hours must open before they close")

@@ -44,7 +44,7 @@ AT_RISK_SHARE = 0.25
 PROMISE = "promise"
 
 # Which internal clock runs in each state (the others are stopped or not started).
-RUNNING_IN_STATE = {
+RUNNING_IN_STATE: dict[str, str] = {
     S.ASSIGNED: ClockName.ACCEPTANCE,
     S.IN_PROGRESS: ClockName.HANDLING,
     S.AWAITING_MATERIALS: ClockName.HANDLING,  # paused, not stopped
@@ -177,9 +177,9 @@ def derive(*, item: Item, state: str, received_at: dt.datetime, log: Sequence[Lo
             for clock in extended():
                 clock.due_at = cal.shift_working_days(clock.due_at, days)
         if row.to_state in DONE_STATES and row.from_state not in DONE_STATES:
-            for clock in (clocks.promise, clocks.acceptance, clocks.handling):
-                if clock is not None and clock.running:
-                    clock.stopped_at = row.at
+            for started in (clocks.promise, clocks.acceptance, clocks.handling):
+                if started is not None and started.running:
+                    started.stopped_at = row.at
             if row.to_state == S.DONE:
                 clocks.feedback = _days_clock(cal, ClockName.FEEDBACK, row.at, item.feedback_limit_days)
         if row.to_state in (S.CLOSED, S.CANCELLED) and clocks.feedback is not None and clocks.feedback.running:
