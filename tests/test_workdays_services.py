@@ -4,9 +4,11 @@ and recomputing the open tasks' due times while the closed ones keep theirs."""
 from __future__ import annotations
 
 import datetime as dt
+from io import StringIO
 
 import pytest
 import time_machine
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from taxservice.errors import ActionForbidden, InvalidInput, NotFound
@@ -195,3 +197,28 @@ def test_the_month_grid_starts_on_monday_and_pads_with_none(org):
     assert len(days) == 28
     assert days[14].kind == DayKind.ADJUSTED_WORKDAY and days[16].kind == DayKind.HOLIDAY
     assert (month.previous, month.next) == (dt.date(2026, 1, 1), dt.date(2026, 3, 1))
+
+
+def test_the_command_fills_the_clocks_of_tasks_from_before_the_upgrade_once(org, tasks):
+    open_ids = [tasks[S.QUEUED].pk, tasks[S.IN_PROGRESS].pk]
+    wanted = dict(Task.objects.filter(pk__in=open_ids).values_list("pk", "clock_due_at"))
+    Task.objects.filter(pk=tasks[S.IN_PROGRESS].pk).update(clock="", clock_due_at=None, clock_at_risk_at=None)
+    closed = Task.objects.filter(pk=tasks[S.CLOSED].pk).values("due_at", "clock", "clock_due_at").get()
+
+    out = StringIO()
+    call_command("recompute_clocks", stdout=out)
+    assert "2 of 2 open tasks checked; 1 had their due times moved." in out.getvalue()
+    assert dict(Task.objects.filter(pk__in=open_ids).values_list("pk", "clock_due_at")) == wanted
+    assert len(recompute_rows(tasks[S.IN_PROGRESS])) == 1 and recompute_rows(tasks[S.QUEUED]) == []
+    assert Task.objects.filter(pk=tasks[S.CLOSED].pk).values("due_at", "clock", "clock_due_at").get() == closed
+    run = ClockRecompute.objects.get()
+    assert (run.cause, run.requested_by, run.state) == ("manual", None, ClockRecompute.State.DONE)
+
+    out = StringIO()
+    call_command("recompute_clocks", "--item", "A001", stdout=out)
+    assert "2 of 2 open tasks checked; 0 had their due times moved." in out.getvalue()
+
+
+def test_the_command_refuses_an_unknown_item(org):
+    with pytest.raises(CommandError):
+        call_command("recompute_clocks", "--item", "NOPE")
