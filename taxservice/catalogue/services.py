@@ -24,7 +24,7 @@ NULLABLE = frozenset({"time_limit_hours", "handling_limit_days"})
 # What the clocks do not read: a change of it alone moves no due time.
 NOT_ON_THE_CLOCK = frozenset({"extension_cap_days"})
 MAX_LIMIT = 32767  # a PositiveSmallIntegerField
-REASON_MAX = ItemLimitChange._meta.get_field("reason").max_length
+REASON_MAX = int(ItemLimitChange._meta.get_field("reason").max_length or 500)
 
 
 def _limit(field: str, value: Any) -> int | None:

@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -29,8 +29,16 @@ from taxservice.workdays.models import CalendarChange, CalendarOverride, ClockRe
 # that a mistyped year (20026) is refused instead of stored.
 FIRST_DATE = dt.date(2000, 1, 1)
 LAST_DATE = dt.date(2100, 12, 31)
-REASON_MAX = CalendarOverride._meta.get_field("reason").max_length
-NAME_MAX = CalendarOverride._meta.get_field("name").max_length
+
+
+def _max_length(name: str) -> int:
+    field = CalendarOverride._meta.get_field(name)
+    assert isinstance(field, models.CharField) and field.max_length is not None
+    return field.max_length
+
+
+REASON_MAX = _max_length("reason")
+NAME_MAX = _max_length("name")
 DATE_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -114,7 +122,8 @@ def calendar_override_set(
     the day as it already is is refused (`nothing_to_change`). Returns the audit row (its
     `recompute` is the recomputation started, if the day's working status flipped)."""
     access.require(access.can_edit_calendar, actor)
-    date, kind, name, reason = _checked(
+    day: dt.date
+    day, kind, name, reason = _checked(
         ("date", parse_date, date), ("kind", _kind, kind), ("name", _name, name), ("reason", _reason, reason)
     )
     if kind in (DayKind.WORKDAY, DayKind.WEEKEND) and name:
@@ -122,33 +131,33 @@ def calendar_override_set(
         raise InvalidInput(message, code="name_not_allowed", fields={"name": [message]})
 
     with transaction.atomic():
-        existing = CalendarOverride.objects.select_for_update().filter(date=date).first()
-        before = WorkCalendar.load().day(date)
+        existing = CalendarOverride.objects.select_for_update().filter(date=day).first()
+        before = WorkCalendar.load().day(day)
         if before.kind == kind and before.name == name:
             message = _("%(date)s is already “%(day)s”: nothing to change.") % {
-                "date": date,
+                "date": day,
                 "day": f"{DayKind(kind).label} {name}".strip(),
             }
             raise InvalidInput(message, code="nothing_to_change", fields={"kind": [message]})
         try:
             with transaction.atomic():
                 if existing is None:
-                    CalendarOverride.objects.create(date=date, kind=kind, name=name, reason=reason, changed_by=actor)
+                    CalendarOverride.objects.create(date=day, kind=kind, name=name, reason=reason, changed_by=actor)
                 else:
                     override = existing
                     override.kind, override.name, override.reason, override.changed_by = kind, name, reason, actor
                     override.changed_at = timezone.now()
                     override.save()
         except IntegrityError:  # another administrator created the date's override meanwhile
-            raise ConcurrentChange(_("Someone else changed %(date)s just now; look again.") % {"date": date}) from None
+            raise ConcurrentChange(_("Someone else changed %(date)s just now; look again.") % {"date": day}) from None
         run = _recompute_if_moved(
             actor=actor,
             before_working=before.is_working,
             after_working=kind in (DayKind.WORKDAY, DayKind.ADJUSTED_WORKDAY),
-            cause=_("Calendar: %(date)s is now “%(kind)s”") % {"date": date, "kind": DayKind(kind).label},
+            cause=_("Calendar: %(date)s is now “%(kind)s”") % {"date": day, "kind": DayKind(kind).label},
         )
         return CalendarChange.objects.create(
-            date=date,
+            date=day,
             before_kind=before.kind,
             after_kind=kind,
             before_name=before.name[:NAME_MAX],
@@ -162,24 +171,25 @@ def calendar_override_set(
 def calendar_override_remove(*, actor: Staff, date: dt.date | str | None, reason: str | None) -> CalendarChange:
     """Remove the date's override: the day goes back to what the package or the weekday says."""
     access.require(access.can_edit_calendar, actor)
-    date, reason = _checked(("date", parse_date, date), ("reason", _reason, reason))
+    day: dt.date
+    day, reason = _checked(("date", parse_date, date), ("reason", _reason, reason))
 
     with transaction.atomic():
-        override = CalendarOverride.objects.select_for_update().filter(date=date).first()
+        override = CalendarOverride.objects.select_for_update().filter(date=day).first()
         if override is None:
-            message = _("%(date)s has no override to remove.") % {"date": date}
+            message = _("%(date)s has no override to remove.") % {"date": day}
             raise NotFound(message, code="no_override", fields={"date": [message]})
-        before = WorkCalendar({date: (override.kind, override.name)}).day(date)
+        before = WorkCalendar({day: (override.kind, override.name)}).day(day)
         override.delete()
-        after = WorkCalendar({}).day(date)
+        after = WorkCalendar({}).day(day)
         run = _recompute_if_moved(
             actor=actor,
             before_working=before.is_working,
             after_working=after.is_working,
-            cause=_("Calendar: the override of %(date)s removed") % {"date": date},
+            cause=_("Calendar: the override of %(date)s removed") % {"date": day},
         )
         return CalendarChange.objects.create(
-            date=date,
+            date=day,
             before_kind=before.kind,
             after_kind=after.kind,
             before_name=before.name,
