@@ -41,6 +41,8 @@ from taxservice.workflow.cases.models import (
     TaskState,
     TaskTransition,
 )
+from taxservice.workflow.ladder.models import Escalation
+from taxservice.workflow.ladder.services import ladder_scan
 from taxservice.workflow.routing.models import RobotSettings, RoutingRule, RoutingRuleChange
 
 from .cases import CaseBuilder
@@ -143,6 +145,7 @@ def _delete_demo() -> None:
     task_ids.update(Task.objects.filter(case_id__in=case_ids).values_list("pk", flat=True))
 
     TaskIntake.objects.filter(task_id__in=task_ids).delete()
+    Escalation.objects.filter(task_id__in=task_ids).delete()  # before the history rows they point at
     Notification.objects.filter(Q(task_id__in=task_ids) | Q(recipient__in=staff)).delete()
     # A queryset delete never calls TaskTransition.delete() or CaseTransition.delete():
     # dropping whole demo histories together with their tasks and cases is the one
@@ -193,6 +196,10 @@ def demo_build(
     # Follow-up work runs on commit (notifications; the robot finds nothing left to
     # dispatch), so notifications are dated afterwards.
     date_notifications(rng, case_ids)
+    # The escalation ladder's first scan over the demo's open work: reminders, 催办, 督办 and
+    # the 通报 list, as beat would send them now (the product's own scan).
+    ladder_scan()
+    report("ladder", 1, 1)
     return _summary(taxpayers=len(payers), case_ids=case_ids)
 
 

@@ -120,7 +120,7 @@ def plan(rng: random.Random, item: Item, target: str) -> list[str]:
             steps += ["request_extension", "approve_extension"]
         elif roll < 0.35:
             steps += ["request_extension", "reject_extension"]
-        elif roll < 0.6 and target == TaskState.IN_PROGRESS:
+        elif roll < 0.8 and target == TaskState.IN_PROGRESS:
             steps += ["request_extension"]  # still waiting for the chief
     if target == TaskState.IN_PROGRESS:
         return steps

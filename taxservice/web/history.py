@@ -6,12 +6,14 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from taxservice.org.models import Branch, Staff, Team, Tier
 from taxservice.workflow.cases import transitions
 from taxservice.workflow.cases.models import Channel, Task, TaskState, TaskTransition
+from taxservice.workflow.ladder.models import EscalationStep
 
 
 @dataclass
@@ -60,6 +62,7 @@ class _Names:
     teams: dict[str, str]
     halls: dict[str, str]
     staff: dict[int, str]
+    steps: dict[str, str]
 
     @classmethod
     def for_transitions(cls, transitions: list[TaskTransition]) -> _Names:
@@ -71,7 +74,11 @@ class _Names:
         } - {None}
         hall_codes = {row.details.get("hall") for row in transitions if isinstance(row.details, dict)} - {None}
         staff_ids = {row.details.get("from_assignee") for row in transitions if isinstance(row.details, dict)} - {None}
+        step_codes = {row.details.get("step") for row in transitions if isinstance(row.details, dict)} - {None}
         return cls(
+            steps=dict(EscalationStep.objects.filter(code__in=step_codes).values_list("code", "name"))
+            if step_codes
+            else {},
             teams=dict(Team.objects.filter(code__in=team_codes).values_list("code", "name")) if team_codes else {},
             halls=dict(Branch.objects.filter(code__in=hall_codes).values_list("code", "name")) if hall_codes else {},
             staff=dict(Staff.objects.filter(pk__in=staff_ids).values_list("pk", "name")) if staff_ids else {},
@@ -116,11 +123,34 @@ def _describe(details: dict, names: _Names) -> list[tuple[str, str]]:
             out.append((_("Intake record"), f"#{value}"))
         elif key == "decision":
             out.append((_("Dispatch decision"), f"#{value}"))
+        elif key == "days":
+            out.append((_("Working days"), str(value)))
+        elif key in ("due_at", "clock_due_at"):
+            label = _("Due") if key == "due_at" else _("Running clock due")
+            shown = " → ".join(_moment(part) for part in value) if isinstance(value, list) else _moment(value)
+            out.append((label, shown))
+        elif key == "step":
+            out.append((_("Escalation step"), names.steps.get(value, str(value))))
+        elif key == "recompute":
+            out.append((_("Recomputation"), f"#{value}"))
         elif isinstance(value, bool):
             out.append((str(key), _("yes") if value else _("no")))
         else:
             out.append((str(key), str(value)))
     return out
+
+
+def _moment(value: object) -> str:
+    """An instant logged as ISO text, shown in local time; other text as it is."""
+    if value is None:
+        return "—"
+    try:
+        moment = dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    if timezone.is_aware(moment):
+        moment = timezone.localtime(moment)
+    return moment.strftime("%Y-%m-%d %H:%M")
 
 
 def _choice_label(choices: type, value: str) -> str:
