@@ -17,10 +17,11 @@ from django.views.decorators.http import require_POST
 
 from taxservice import access
 from taxservice.errors import ServiceError
-from taxservice.org.models import Staff, Team
+from taxservice.org.models import Staff
 from taxservice.web.access import staff_page
 from taxservice.web.deadlines import attach_deadlines
 from taxservice.web.export import export_response, hub_columns, task_columns, wants_xlsx
+from taxservice.web.filters import QUEUE_FILTERS, filters_parse
 from taxservice.web.labels import filter_label
 from taxservice.web.queries import PAGE_SIZE, attach_actions, paginate, people_by_team, queue_for_staff, team_choices
 from taxservice.web.redirects import safe_next
@@ -32,7 +33,7 @@ from taxservice.workflow.routing.models import DispatchDecision, RobotSettings, 
 from taxservice.workflow.routing.uploads import MAX_BYTES, upload_progress, upload_refuse_large, upload_start
 
 from .display import change_rows, describe_matches, skipped_reasons
-from .forms import BulkForm, DutyForm, HubFilterForm, QueueFilterForm, RobotForm, RuleForm, UploadForm
+from .forms import BulkForm, DutyForm, HubFilterForm, RobotForm, RuleForm, UploadForm
 from .selectors import (
     Clock,
     districts,
@@ -51,26 +52,15 @@ from .selectors import (
 
 @staff_page(access.can_use_queue)
 def queue(request: HttpRequest, staff: Staff) -> HttpResponse:
-    tasks = queue_for_staff(staff=staff)
-    teams = list(Team.objects.filter(pk__in=tasks.values("team_id")).order_by("name"))
-    filters = QueueFilterForm(request.GET or None, teams=teams)
-    if filters.is_valid():
-        data = filters.cleaned_data
-        if data["state"]:
-            tasks = tasks.filter(state=data["state"])
-        if data["team"]:
-            tasks = tasks.filter(team_id=data["team"])
-        if data["handling_list"]:
-            tasks = tasks.filter(item__handling_list=data["handling_list"])
-        if data["tier"]:
-            tasks = tasks.filter(tier=data["tier"])
+    visible = queue_for_staff(staff=staff)
+    filtered = filters_parse(request.GET, declared=QUEUE_FILTERS, rows=visible)
     sort = sort_parse(request.GET.get("sort"), allowed=TASK_SORTS)
-    tasks = sort.apply(tasks.order_by("due_at", "id"))
+    tasks = sort.apply(filtered.apply(visible).order_by("due_at", "id"))
     if wants_xlsx(request):
         return export_response(request, name="middle-office-queue", columns=task_columns(), rows=tasks)
     page = paginate(request, tasks)
     attach_actions(staff=staff, tasks=page.object_list)
-    return render(request, "middle_office/queue.html", {"page": page, "filters": filters, "sort": sort.value})
+    return render(request, "middle_office/queue.html", {"page": page, "filtered": filtered, "sort": sort.value})
 
 
 # --- the coordinator's dashboard (任务统筹, the hub) -------------------------------------------

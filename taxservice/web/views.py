@@ -24,6 +24,7 @@ from taxservice.web.access import staff_page
 from taxservice.web.deadlines import clock_rows
 from taxservice.web.decisions import decision_records
 from taxservice.web.export import CASE_COLUMNS, export_response, task_columns, wants_xlsx
+from taxservice.web.filters import CASE_FILTERS, MY_TASK_FILTERS, filters_parse
 from taxservice.web.forms import NoteForm, TransitionForm
 from taxservice.web.history import history_rows
 from taxservice.web.labels import FIELD_LABELS
@@ -39,7 +40,7 @@ from taxservice.web.queries import (
 from taxservice.web.redirects import safe_next
 from taxservice.web.sorting import CASE_SORTS, TASK_SORTS, sort_parse
 from taxservice.workflow.cases import selectors, services, transitions
-from taxservice.workflow.cases.models import OPEN_STATES, Case, Task
+from taxservice.workflow.cases.models import OPEN_STATES, Task
 
 
 class WebAuthenticationForm(AuthenticationForm):
@@ -69,13 +70,15 @@ def home(request: HttpRequest, staff: Staff) -> HttpResponse:
 
 @staff_page()
 def my_tasks(request: HttpRequest, staff: Staff) -> HttpResponse:
+    mine = my_open_tasks(staff=staff)
+    filtered = filters_parse(request.GET, declared=MY_TASK_FILTERS, rows=mine)
     sort = sort_parse(request.GET.get("sort"), allowed=TASK_SORTS)
-    tasks = sort.apply(my_open_tasks(staff=staff))
+    tasks = sort.apply(filtered.apply(mine))
     if wants_xlsx(request):
         return export_response(request, name="my-tasks", columns=task_columns(with_assignee=False), rows=tasks)
     page = paginate(request, tasks)
     attach_actions(staff=staff, tasks=page.object_list)
-    return render(request, "web/my_tasks.html", {"page": page, "sort": sort.value})
+    return render(request, "web/my_tasks.html", {"page": page, "sort": sort.value, "filtered": filtered})
 
 
 SEARCH_MAX_CHARS = 100
@@ -113,23 +116,18 @@ def search(request: HttpRequest, staff: Staff) -> HttpResponse:
 
 @staff_page()
 def case_list(request: HttpRequest, staff: Staff) -> HttpResponse:
-    query = request.GET.get("q", "").strip()
-    state = request.GET.get("state", "")
-    cases = selectors.case_list_for_staff(staff=staff).annotate(
+    visible = selectors.case_list_for_staff(staff=staff)
+    filtered = filters_parse(request.GET, declared=CASE_FILTERS, rows=visible)
+    cases = filtered.apply(visible).annotate(
         task_count=Count("tasks", distinct=True),
         open_task_count=Count("tasks", filter=Q(tasks__state__in=OPEN_STATES), distinct=True),
     )
-    if query:
-        cases = cases.filter(taxpayer__in=taxpayer_search(query=query).values("pk"))
-    if state in Case.State.values:
-        cases = cases.filter(state=state)
     sort = sort_parse(request.GET.get("sort"), allowed=CASE_SORTS)
     cases = sort.apply(cases)
     if wants_xlsx(request):
         return export_response(request, name="cases", columns=CASE_COLUMNS, rows=cases)
     page = paginate(request, cases)
-    context = {"page": page, "query": query, "state": state, "states": Case.State.choices, "sort": sort.value}
-    return render(request, "web/case_list.html", context)
+    return render(request, "web/case_list.html", {"page": page, "sort": sort.value, "filtered": filtered})
 
 
 @staff_page()
