@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from django.urls import reverse
 from django.utils import timezone
 
 from tests.browser import BROWSER_MARKS, shot, sign_in
@@ -28,7 +29,7 @@ def test_an_extension_requested_granted_and_the_countdown_moves(page, live_serve
     page.goto(f"{base}/tasks/{task.pk}/")
     clocks = page.locator("#clocks")
     before_text = clocks.inner_text()
-    assert "办理时限" in before_text and "受理" in before_text
+    assert "对纳税人承诺时限" in before_text and "签收" in before_text and "剩余" in before_text
     page.locator("details.step-folded summary", has_text="申请延期").click()
     form = page.locator("form.step-request_extension")
     form.locator("button[type=submit]").click()  # blank: refused in the browser or by the form
@@ -41,7 +42,7 @@ def test_an_extension_requested_granted_and_the_countdown_moves(page, live_serve
 
     # --- the branch chief, in the approval queue
     sign_in(page, base, "chief")
-    page.goto(f"{base}/approvals/")
+    page.goto(base + reverse("back_office:approvals"))
     page.locator("nav.tabs a", has_text="延期申请").click()
     page.wait_for_url(re.compile(r"show=extensions"))
     row = page.locator("table.grid tbody tr", has_text=f"T{task.pk}")

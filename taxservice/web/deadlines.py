@@ -17,7 +17,7 @@ from taxservice.workflow.cases import clocks
 from taxservice.workflow.cases.models import ClockName, Task
 
 CLOCK_LABELS = {
-    clocks.PROMISE: lambda: _("Time limit"),
+    clocks.PROMISE: lambda: _("Promise to the taxpayer"),
     ClockName.ACCEPTANCE: lambda: _("Acceptance"),
     ClockName.HANDLING: lambda: _("Handling"),
     ClockName.FEEDBACK: lambda: _("Feedback"),
