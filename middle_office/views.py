@@ -25,7 +25,7 @@ from taxservice.web.filters import QUEUE_FILTERS, filters_parse
 from taxservice.web.labels import filter_label
 from taxservice.web.queries import PAGE_SIZE, attach_actions, paginate, people_by_team, queue_for_staff, team_choices
 from taxservice.web.redirects import safe_next
-from taxservice.web.sorting import TASK_SORTS, sort_parse
+from taxservice.web.sorting import HUB_SORTS, TASK_SORTS, sort_parse
 from taxservice.workflow.cases import services
 from taxservice.workflow.cases.models import TaskState
 from taxservice.workflow.routing import services as routing_services
@@ -84,7 +84,8 @@ def hub(request: HttpRequest, staff: Staff) -> HttpResponse:
                 return HttpResponseRedirect(request.get_full_path())
             refusals = _refusals_by_task(bulk)
         status = 400
-    tasks = hub_tasks(staff=staff, filters=filters, clock=clock)
+    sort = sort_parse(request.GET.get("sort"), allowed=HUB_SORTS)
+    tasks = sort.apply(hub_tasks(staff=staff, filters=filters, clock=clock))
     if request.method == "GET" and wants_xlsx(request):
         columns = hub_columns(with_assignee=filters["state"] != "queued")
         return export_response(request, name="hub", columns=columns, rows=tasks)
@@ -106,6 +107,7 @@ def hub(request: HttpRequest, staff: Staff) -> HttpResponse:
         "now": clock.now,
         "state": filters["state"],
         "state_label": TaskState(filters["state"]).label,
+        "sort": sort.value,
     }
     return render(request, "middle_office/hub.html", context, status=status)
 

@@ -141,3 +141,33 @@ def test_my_tasks_shows_new_work_on_an_empty_list(page, live_server, org, open_c
     row = page.locator(f"#live-list tr:has(a[href='{reverse('task_detail', args=[task.pk])}'])")
     row.locator(".tag-new").wait_for()
     assert row.locator(".tag-new").inner_text() == "新"
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's Chromium is not installed at /usr/bin/chromium")
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("shipped_routing_rules")
+def test_a_row_that_changed_is_marked_changed_and_the_filters_are_kept(page, live_server, org, open_case):
+    still = _transferred(org, open_case)
+    moving = _transferred(org, open_case)
+    for task in (still, moving):
+        services.task_transition(task_id=task.pk, actor=org.member, name="assign")
+    sign_in(page, live_server.url, "member")
+    page.goto(live_server.url + reverse("middle_office:queue") + "?item=A001&sort=-id")
+    row = f"#live-list tr:has(a[href='{reverse('task_detail', args=[moving.pk])}'])"
+    page.wait_for_selector(row)
+
+    # Someone else's step changes the row: the refresh (of the same filtered address) marks it.
+    services.task_transition(task_id=moving.pk, actor=org.member, name="accept")
+    _refresh(page)
+    page.wait_for_selector(f"{row}.row-changed .tag-changed")
+    assert page.inner_text(f"{row} .tag-changed") == "有变动"
+    assert (
+        page.locator(f"#live-list tr:has(a[href='{reverse('task_detail', args=[still.pk])}']).row-changed").count() == 0
+    )
+    assert page.locator("#live-list .tag-new").count() == 0
+    assert page.get_attribute("#live-list", "hx-get").endswith("?item=A001&sort=-id")
+
+    # Marked for one refresh only.
+    _refresh(page)
+    page.wait_for_selector(f"{row}:not(.row-changed)")

@@ -2,13 +2,14 @@
    htmx (hx-get / hx-select / hx-swap="outerHTML" on the container) and this file:
    - holds the refresh back while the person is working in the list: a ticked box, a
      focused field, or a field with text in it (in the list, or in the form around it);
-   - marks the rows that were not there before the refresh with a "new" tag (text, not
-     colour alone), until the next refresh;
+   - marks the rows that were not there before the refresh with a "new" tag, and the
+     rows whose content changed (their `data-row-version`: last change, state, holder)
+     with a "changed" tag — text and a mark, not colour alone — until the next refresh;
    - keeps the old list when the answer has no list in it (signed out, an error page).
    Without JavaScript the page is an ordinary page and a reload shows the same. */
 (function () {
   "use strict";
-  var before = {}; // container id -> row keys shown when its refresh was sent
+  var before = {}; // container id -> {row key: row version} shown when its refresh was sent
 
   function rowKey(row) {
     var link = row.querySelector("td.col-id a");
@@ -20,7 +21,7 @@
     var rows = container.querySelectorAll("tbody tr");
     for (var i = 0; i < rows.length; i++) {
       var key = rowKey(rows[i]);
-      if (key) { seen[key] = true; }
+      if (key) { seen[key] = rows[i].getAttribute("data-row-version") || ""; }
     }
     return seen;
   }
@@ -61,20 +62,30 @@
     }
   }
 
-  function markNew(container, old) {
-    var label = container.getAttribute("data-new-label") || "New";
+  function tag(row, className, text) {
+    var cell = row.querySelector("td.col-id") || row.cells[0];
+    if (!cell || cell.querySelector("." + className)) { return; }
+    var span = document.createElement("span");
+    span.className = "tag " + className;
+    span.textContent = text;
+    cell.appendChild(document.createTextNode(" "));
+    cell.appendChild(span);
+  }
+
+  // Rows that were not there before are new; rows whose version moved have changed.
+  function markRows(container, old) {
+    var newLabel = container.getAttribute("data-new-label") || "New";
+    var changedLabel = container.getAttribute("data-changed-label") || "Changed";
     var rows = container.querySelectorAll("tbody tr");
     for (var i = 0; i < rows.length; i++) {
       var key = rowKey(rows[i]);
-      if (!key || old[key]) { continue; }
-      rows[i].classList.add("row-new");
-      var cell = rows[i].querySelector("td.col-id") || rows[i].cells[0];
-      if (cell && !cell.querySelector(".tag-new")) {
-        var tag = document.createElement("span");
-        tag.className = "tag tag-new";
-        tag.textContent = label;
-        cell.appendChild(document.createTextNode(" "));
-        cell.appendChild(tag);
+      if (!key) { continue; }
+      if (!Object.prototype.hasOwnProperty.call(old, key)) {
+        rows[i].classList.add("row-new");
+        tag(rows[i], "tag-new", newLabel);
+      } else if (old[key] !== (rows[i].getAttribute("data-row-version") || "")) {
+        rows[i].classList.add("row-changed");
+        tag(rows[i], "tag-changed", changedLabel);
       }
     }
   }
@@ -116,7 +127,7 @@
       if (!Object.prototype.hasOwnProperty.call(before, id)) { continue; }
       var container = document.getElementById(id);
       if (container) {
-        markNew(container, before[id]);
+        markRows(container, before[id]);
         setState(container, "fresh");
       }
       delete before[id];

@@ -27,6 +27,18 @@ TASK_SORTS: Mapping[str, str] = {
     "state": "state",
     "due_at": "due_at",
 }
+# The hub's list (middle_office/hub.html). Its age is the time since the task came in:
+# the youngest first when ascending.
+HUB_SORTS: Mapping[str, str] = {
+    "id": "id",
+    "item": "item__code",
+    "taxpayer": "taxpayer__name",
+    "source": "source",
+    "team": "team__name",
+    "assignee": "assignee__name",
+    "age": "-created_at",
+    "due_at": "due_at",
+}
 # The case list (web/case_list.html).
 CASE_SORTS: Mapping[str, str] = {
     "id": "id",
@@ -52,13 +64,16 @@ class Sort:
 
 
 def sort_parse(value: str | None, *, allowed: Mapping[str, str]) -> Sort:
-    """Read a `sort` parameter against the list's whitelist."""
+    """Read a `sort` parameter against the list's whitelist. A field written "-field" in
+    the whitelist runs the other way (an age is a creation time read backwards)."""
     value = (value or "").strip()
     descending = value.startswith("-")
     key = value[1:] if descending else value
     field = allowed.get(key)
     if not key or field is None:
         return Sort(value="", order_by=())
+    if field.startswith("-"):
+        field, descending = field[1:], not descending
     sign = "-" if descending else ""
     order: Sequence[str] = (f"{sign}{field}",) if field == "id" else (f"{sign}{field}", f"{sign}id")
     return Sort(value=value, order_by=tuple(order))
