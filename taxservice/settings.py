@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     # The shared core. Tier apps depend on these; these depend on no tier app.
     "taxservice.org",
     "taxservice.workdays",  # the working-day calendar: holidays, 调休, office hours
+    "taxservice.grids",  # districts, streets, grids and their service groups; 就近办 service points
     "taxservice.taxpayers",
     "taxservice.catalogue",
     "taxservice.workflow.cases",

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from taxservice.org.models import Branch
+from taxservice.audit import AppendOnly
+from taxservice.org.models import Branch, Staff
 from taxservice.taxpayers.validators import validate_credit_code
 
 
@@ -36,6 +38,17 @@ class Taxpayer(models.Model):
         _("classification"), max_length=24, choices=Classification.choices, default=Classification.SMALL_SCALE
     )
     grade = models.CharField(_("grade"), max_length=1, choices=Grade.choices, default=Grade.B)
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    # The grid that looks after the taxpayer (网格); changed only through
+    # taxpayers.services (by rule, import or hand), each change a TaxpayerGridChange row.
+    grid = models.ForeignKey(
+        "grids.Grid",
+        verbose_name=_("grid"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="taxpayers",
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
@@ -45,3 +58,38 @@ class Taxpayer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.credit_code})"
+
+
+class TaxpayerGridChange(AppendOnly):
+    """The history of a taxpayer's grid: one row per change, with how and by whom."""
+
+    class Method(models.TextChoices):
+        RULE = "rule", _("By rule")
+        IMPORT = "import", _("By import")
+        HAND = "hand", _("By hand")
+
+    taxpayer = models.ForeignKey(
+        Taxpayer, verbose_name=_("taxpayer"), on_delete=models.PROTECT, related_name="grid_changes"
+    )
+    before = models.ForeignKey(
+        "grids.Grid", verbose_name=_("grid before"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    after = models.ForeignKey(
+        "grids.Grid", verbose_name=_("grid after"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    method = models.CharField(_("how"), max_length=8, choices=Method.choices)
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+    batch = models.CharField(_("import or rule run"), max_length=64, blank=True)
+    actor = models.ForeignKey(
+        Staff, verbose_name=_("by"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("grid change")
+        verbose_name_plural = _("grid changes")
+        indexes = [models.Index(fields=["taxpayer", "at"], name="grid_change_taxpayer_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.taxpayer_id}: {self.before_id} → {self.after_id}"
