@@ -12,7 +12,8 @@
 - Which transitions each role may make lives in the transition specs
   (`taxservice/workflow/cases/transitions.py`), built from the role sets named here.
 
-Pure: beyond the staff member's cached roles, teams and branch scope, nothing is queried.
+Pure: beyond the staff member's cached roles, teams and branch scope, nothing is queried
+(a grid's rules read the loaded grid passed in).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from taxservice.errors import ActionForbidden
-from taxservice.org.models import Role, Staff
+from taxservice.org.models import Role, Staff, Team
 
 R = Role
 
@@ -97,6 +98,20 @@ can_edit_calendar = _rule(
     "can_edit_calendar", {R.ADMIN}, _("Only administrators change the working-day calendar and the time limits.")
 )
 can_decide_extensions = _rule("can_decide_extensions", {R.BRANCH_CHIEF}, _("Only branch chiefs decide on extensions."))
+# Grids (网格): assigning taxpayers to grids, importing assignments, applying the grid rules;
+# creating grid tasks for a selection of taxpayers. Branch chiefs assign within their
+# branch scope only (`may_manage_grid`).
+can_assign_grids = _rule(
+    "can_assign_grids",
+    {R.COORDINATOR, R.BRANCH_CHIEF, R.ADMIN},
+    _("Only coordinators, branch chiefs and administrators assign taxpayers to grids."),
+)
+can_apply_grid_rules = _rule(
+    "can_apply_grid_rules", {R.COORDINATOR, R.ADMIN}, _("Only coordinators and administrators apply the grid rules.")
+)
+can_create_grid_tasks = _rule(
+    "can_create_grid_tasks", {R.COORDINATOR, R.ADMIN}, _("Only coordinators and administrators create grid tasks.")
+)
 # Naming someone other than oneself as a task's holder.
 can_assign_others = _rule(
     "can_assign_others",
@@ -114,6 +129,23 @@ def can_use_web(staff: Staff | None) -> bool:
 
 
 WEB_REFUSAL = _("This account is for the API only; it cannot sign in to the pages.")
+
+
+@dataclass(frozen=True)
+class GridMembershipRule(Rule):
+    """A rule whose roles admit, and so does membership of a grid service group (grid staff)."""
+
+    def __call__(self, staff: Staff | None) -> bool:
+        return staff is not None and (staff.has_role(*self.roles) or bool(staff_grid_team_ids(staff)))
+
+
+# Grid overviews: grid staff (their own grids), branch chiefs (their branch scope),
+# coordinators, quality inspectors and administrators (every grid): see `may_see_grid`.
+can_see_grids = GridMembershipRule(
+    name="can_see_grids",
+    roles=frozenset({R.COORDINATOR, R.BRANCH_CHIEF, R.QUALITY_INSPECTOR, R.ADMIN}),
+    refusal=_("Only grid staff, branch chiefs and coordinators see the grids."),
+)
 
 RULES: tuple[Rule, ...] = tuple(value for value in list(globals().values()) if isinstance(value, Rule))
 
@@ -135,9 +167,56 @@ def rules_for(staff: Staff) -> dict[str, bool]:
 def staff_team_ids(staff: Staff) -> frozenset[int]:
     cached = getattr(staff, "_team_ids_cache", None)
     if cached is None:
-        cached = frozenset(team.pk for team in staff.teams.all())
-        staff._team_ids_cache = cached  # type: ignore[attr-defined]  # a per-instance cache
+        _cache_teams(staff)
+        cached = staff._team_ids_cache  # type: ignore[attr-defined]
     return cached
+
+
+def staff_grid_team_ids(staff: Staff) -> frozenset[int]:
+    """The staff member's grid service groups (teams of the grid kind)."""
+    cached = getattr(staff, "_grid_team_ids_cache", None)
+    if cached is None:
+        _cache_teams(staff)
+        cached = staff._grid_team_ids_cache  # type: ignore[attr-defined]
+    return cached
+
+
+def _cache_teams(staff: Staff) -> None:
+    teams = list(staff.teams.all())  # uses prefetch_related("teams") when present
+    staff._team_ids_cache = frozenset(team.pk for team in teams)  # type: ignore[attr-defined]
+    staff._grid_team_ids_cache = frozenset(  # type: ignore[attr-defined]
+        team.pk for team in teams if team.kind == Team.Kind.GRID
+    )
+
+
+def is_grid_only(staff: Staff) -> bool:
+    """Grid staff and nothing else: every team of theirs is a grid service group, and no role
+    of theirs (branch chief, clerk, …) gives them a wider view. They see their grids' work,
+    not their whole branch's (`_visibility_terms`)."""
+    teams = staff_team_ids(staff)
+    return bool(teams) and teams == staff_grid_team_ids(staff) and staff.roles <= HANDLERS
+
+
+def may_see_grid(staff: Staff, grid: Any) -> bool:
+    """Whether the staff member sees this grid's overview (a loaded Grid: team, leader, branch)."""
+    if staff.sees_everything:
+        return True
+    if grid.team_id in staff_grid_team_ids(staff) or grid.leader_id == staff.pk:
+        return True
+    return staff.has_role(R.BRANCH_CHIEF) and grid.branch_id in staff_branch_scope(staff)
+
+
+def may_manage_grid(staff: Staff | None, grid: Any) -> bool:
+    """Whether the staff member may assign taxpayers to this grid (None is the system)."""
+    if staff is None:
+        return True
+    if not can_assign_grids(staff):
+        return False
+    return (
+        not staff.has_role(R.BRANCH_CHIEF)
+        or staff.has_role(R.COORDINATOR, R.ADMIN)
+        or (grid.branch_id in staff_branch_scope(staff))
+    )
 
 
 def staff_branch_scope(staff: Staff) -> frozenset[int]:
@@ -159,9 +238,19 @@ def _visibility_terms(staff: Staff) -> list[tuple[str, frozenset[int]]]:
 
     They hold it; its team is one of their teams, or belongs to their branch scope; or it
     came from a case accepted at a hall of their scope, or accepted by them.
+
+    Grid staff (`is_grid_only`) see neither their branch scope nor its halls: they see what
+    they hold, their own groups' tasks, and every task of the taxpayers in their grids.
     """
-    scope = staff_branch_scope(staff)
     mine = frozenset({staff.pk})
+    if is_grid_only(staff):
+        return [
+            ("assignee_id", mine),
+            ("team_id", staff_team_ids(staff)),
+            ("taxpayer__grid__team_id", staff_grid_team_ids(staff)),
+            ("case__accepted_by_id", mine),
+        ]
+    scope = staff_branch_scope(staff)
     return [
         ("assignee_id", mine),
         ("team_id", staff_team_ids(staff)),
@@ -205,4 +294,6 @@ def visible_cases_q(staff: Staff, *, visible_task_case_ids: Any) -> Q | None:
     for path, ids in _visibility_terms(staff):
         if path.startswith("case__"):
             q |= Q(**{f"{path.removeprefix('case__')}__in": ids})
+        elif path.startswith("taxpayer__"):  # a case and its tasks share the taxpayer
+            q |= Q(**{f"{path}__in": ids})
     return q

@@ -8,6 +8,7 @@ service group is a `Team` of kind `grid`, whose members are the grid staff.
 from __future__ import annotations
 
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from taxservice.org.models import Branch, Staff, Team
@@ -111,3 +112,107 @@ class ServicePoint(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class GridRule(models.Model):
+    """Assign taxpayers to a grid by where they are: their address names a street or district
+    (`area`), and/or contains a text (`address_contains`). Rules apply in order (priority,
+    then id); a taxpayer takes the grid of the first rule that matches it."""
+
+    priority = models.PositiveSmallIntegerField(_("priority"), default=100)
+    area = models.ForeignKey(
+        Area,
+        verbose_name=_("district or street"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="grid_rules",
+        help_text=_("Matches taxpayers whose address contains the area's name."),
+    )
+    address_contains = models.CharField(_("address contains"), max_length=100, blank=True)
+    competent_branch = models.ForeignKey(
+        Branch,
+        verbose_name=_("competent branch"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("Empty: any branch."),
+    )
+    grid = models.ForeignKey(Grid, verbose_name=_("grid"), on_delete=models.PROTECT, related_name="rules")
+    active = models.BooleanField(_("active"), default=True)
+    created_by = models.ForeignKey(Staff, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["priority", "id"]
+        verbose_name = _("grid rule")
+        verbose_name_plural = _("grid rules")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(area__isnull=False) | ~models.Q(address_contains=""),
+                name="grid_rule_matches_something",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.priority} → {self.grid_id}"
+
+
+class GridRuleRun(models.Model):
+    """One run of the grid rules over the taxpayers: who, when, and what each rule did."""
+
+    class Scope(models.TextChoices):
+        UNASSIGNED = "unassigned", _("Taxpayers without a grid")
+        ALL = "all", _("Every matching taxpayer")
+
+    started_by = models.ForeignKey(Staff, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    scope = models.CharField(_("scope"), max_length=16, choices=Scope.choices, default=Scope.UNASSIGNED)
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+    total_rules = models.PositiveIntegerField(_("rules"), default=0)
+    processed_rules = models.PositiveIntegerField(_("rules applied"), default=0)
+    changed = models.PositiveIntegerField(_("taxpayers moved"), default=0)
+    per_rule = models.JSONField(_("taxpayers moved per rule"), default=dict)
+    started_at = models.DateTimeField(_("started at"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        verbose_name = _("grid rule run")
+        verbose_name_plural = _("grid rule runs")
+
+    def __str__(self) -> str:
+        return f"#{self.pk}"
+
+
+class GridImport(models.Model):
+    """An import of grid assignments (credit code → grid code) from a CSV or XLSX file:
+    checked row by row, then written all or nothing."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        VALIDATING = "validating", _("Checking")
+        IMPORTING = "importing", _("Importing")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    uploaded_by = models.ForeignKey(Staff, on_delete=models.PROTECT, related_name="+")
+    filename = models.CharField(_("file"), max_length=200)
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.PENDING)
+    rows = models.JSONField(_("rows"), default=list, help_text=_("The parsed rows, cleared once imported."))
+    total_rows = models.PositiveIntegerField(_("rows"), default=0)
+    processed_rows = models.PositiveIntegerField(_("rows processed"), default=0)
+    changed_count = models.PositiveIntegerField(_("taxpayers moved"), default=0)
+    unchanged_count = models.PositiveIntegerField(_("already in that grid"), default=0)
+    errors = models.JSONField(_("errors"), default=list, help_text=_("[{row, field, message}]"))
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("grid import")
+        verbose_name_plural = _("grid imports")
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.filename}"

@@ -79,6 +79,11 @@ def resolve_team(*, rule: RoutingRule, item: Item, taxpayer: Taxpayer) -> Team |
             .order_by("pk")
             .first()
         )
+    if rule.target == Target.TAXPAYER_GRID:
+        # The grid's own group (Grid.team, reverse `grid`), whatever the rule's team kind.
+        if taxpayer.grid_id is None:
+            return None
+        return Team.objects.filter(grid__pk=taxpayer.grid_id, grid__active=True).first()
     return coordination_post()
 
 

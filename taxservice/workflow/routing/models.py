@@ -27,6 +27,8 @@ class Target(models.TextChoices):
     COMPETENT_BRANCH = "competent_branch", _("Competent branch's team")
     TERRITORIAL = "territorial", _("Dispatched staff of the competent branch (属地优先)")
     COORDINATION_POST = "coordination_post", _("Coordination post (manual)")
+    # The service group of the taxpayer's own grid (网格兜底); no grid: the hub, flagged.
+    TAXPAYER_GRID = "taxpayer_grid", _("The taxpayer's grid service group (网格兜底)")
 
 
 # The business lines tasks come in from are the core's: Task.Source.

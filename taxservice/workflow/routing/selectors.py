@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from taxservice.org.models import Staff, Team, Tier
 from taxservice.workflow.cases import selectors
-from taxservice.workflow.cases.models import Task, TaskState
+from taxservice.workflow.cases.models import OPEN_STATES, Task, TaskState
 from taxservice.workflow.routing.models import HubAlert
 
 
@@ -270,3 +270,49 @@ def hub_facets(*, staff: Staff, filters: dict, clock: Clock) -> dict[str, list[F
         "due": [FacetValue(bucket, str(label), counts["due"].get(bucket, 0)) for bucket, label in DUE_BUCKETS],
         "alerts": [FacetValue("true", str(_("With an open alert")), counts["alerts"].get(True, 0))],
     }
+
+
+# --- grids (网格兜底) ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GridTaskCounts:
+    open: int
+    overdue: int
+    queued: int
+    done_30_days: int
+
+
+def grid_task_counts(*, team_id: int) -> GridTaskCounts:
+    """The grid group's tasks: open, overdue (open past the stored promise `due_at`), waiting
+    in the queue, and finished in the last 30 days; one query."""
+    now = timezone.now()
+    open_states = list(OPEN_STATES)
+    counts = Task.objects.filter(team_id=team_id).aggregate(
+        open=Count("pk", filter=Q(state__in=open_states)),
+        overdue=Count("pk", filter=Q(state__in=open_states, due_at__lt=now)),
+        queued=Count("pk", filter=Q(state=TaskState.QUEUED)),
+        done=Count(
+            "pk", filter=Q(state__in=[TaskState.DONE, TaskState.CLOSED], updated_at__gte=now - dt.timedelta(days=30))
+        ),
+    )
+    return GridTaskCounts(
+        open=counts["open"], overdue=counts["overdue"], queued=counts["queued"], done_30_days=counts["done"]
+    )
+
+
+def grid_open_tasks(*, staff: Staff, team_id: int, overdue: bool = False) -> QuerySet[Task]:
+    """The grid group's open tasks the staff member sees, soonest due first."""
+    qs = selectors.task_list_for_staff(staff=staff).filter(team_id=team_id, state__in=OPEN_STATES)
+    if overdue:
+        qs = qs.filter(due_at__lt=timezone.now())
+    return qs.order_by("due_at", "id")
+
+
+def overdue_taxpayer_ids(*, team_id: int) -> set[int]:
+    """Taxpayers with an overdue open task in the grid group."""
+    return set(
+        Task.objects.filter(team_id=team_id, state__in=OPEN_STATES, due_at__lt=timezone.now()).values_list(
+            "taxpayer_id", flat=True
+        )
+    )

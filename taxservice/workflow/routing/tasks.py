@@ -6,6 +6,7 @@ from celery import shared_task
 from django.conf import settings
 
 from taxservice import scheduling
+from taxservice.taxpayers import grid_services
 from taxservice.workflow.routing import services, uploads
 
 
@@ -39,3 +40,14 @@ def process_upload(batch_id: int) -> str:
     is retried only when even recording the failure failed (the database was unreachable).
     """
     return uploads.upload_process(batch_id=batch_id).state
+
+
+@shared_task(
+    name=scheduling.PROCESS_GRID_IMPORT, acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=3
+)
+def process_grid_import(import_id: int) -> str:
+    """Check and import a file of grid assignments; the import always ends `done` or `failed`.
+
+    Here with the hub's other jobs: grids sit below taxpayers, so they have no task module
+    of their own that could call the taxpayers' grid services."""
+    return grid_services.grid_import_process(import_id=import_id).state
