@@ -35,6 +35,8 @@ RECOMPUTE_CLOCKS = "taxservice.cases.tasks.recompute_clocks"
 LADDER_SCAN = "taxservice.ladder.tasks.ladder_scan"
 # Check and import a file of grid assignments (one GridImport row).
 PROCESS_GRID_IMPORT = "taxservice.grids.tasks.process_grid_import"
+# Recompute every taxpayer's category and service grade (one ClassificationRun row).
+CLASSIFY_TAXPAYERS = "taxservice.taxpayers.tasks.classify_taxpayers"
 
 
 def _task(name: str):  # a Celery task

@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from taxservice.web import calendar, inbox, ladder, views
+from taxservice.web import calendar, classification, inbox, ladder, views
 
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
@@ -22,6 +22,14 @@ urlpatterns = [
     path("calendar/", calendar.calendar_page, name="calendar"),
     path("calendar/override/", calendar.calendar_override, name="calendar_override"),
     path("calendar/recomputes/<int:run_id>/", calendar.calendar_recompute, name="calendar_recompute"),
+    path("classification/", classification.classification_page, name="classification"),
+    path("classification/runs/", classification.classification_run_new, name="classification_run_new"),
+    path("classification/runs/<int:run_id>/", classification.classification_run_row, name="classification_run"),
+    path(
+        "classification/versions/<int:version>/use/",
+        classification.classification_restore,
+        name="classification_restore",
+    ),
     path("notices/", ladder.notices, name="notices"),
     path("frontdesk/", include("frontdesk.urls")),
     path("middle-office/", include("middle_office.urls")),

@@ -20,6 +20,8 @@ class TaxpayerSerializer(serializers.ModelSerializer):
     class Meta:
         model = Taxpayer
         fields = ["credit_code", "name", "competent_branch", "classification", "grade"]
+        fields += ["kind", "industry", "scale", "risk_level", "category", "service_grade"]  # 分类分级, read-only
+        read_only_fields = ["kind", "industry", "scale", "risk_level", "category", "service_grade"]
 
 
 class TaxpayerCreateSerializer(serializers.Serializer):

@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from taxservice.api import calendar_views, hub_views, inbox_views, ladder_views, views
+from taxservice.api import calendar_views, classification_views, hub_views, inbox_views, ladder_views, views
 
 router = DefaultRouter()
 router.register("taxpayers", views.TaxpayerViewSet, basename="taxpayer")
@@ -23,5 +23,12 @@ urlpatterns = [
         "calendar/recomputes/<int:run_id>/", calendar_views.RecomputeDetailView.as_view(), name="api-calendar-recompute"
     ),
     path("notices/", ladder_views.NoticeListView.as_view(), name="api-notices"),
+    path("classification/rules/", classification_views.RulesView.as_view(), name="api-classification-rules"),
+    path("classification/runs/", classification_views.RunListView.as_view(), name="api-classification-runs"),
+    path(
+        "classification/runs/<int:run_id>/",
+        classification_views.RunDetailView.as_view(),
+        name="api-classification-run",
+    ),
     *router.urls,
 ]

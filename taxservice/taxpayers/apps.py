@@ -6,3 +6,7 @@ class TaxpayersConfig(AppConfig):
     name = "taxservice.taxpayers"
     label = "taxpayers"
     verbose_name = _("Taxpayers")
+
+    def ready(self) -> None:
+        # Register the Celery tasks under the names taxservice.scheduling sends them by.
+        from taxservice.taxpayers import tasks  # noqa: F401

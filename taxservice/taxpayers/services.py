@@ -9,7 +9,9 @@ from django.utils.translation import gettext as _
 from taxservice import access
 from taxservice.errors import InvalidInput
 from taxservice.org.models import Branch, Staff
-from taxservice.taxpayers.models import Taxpayer
+from taxservice.taxpayers.classification import INDUSTRY_CODE
+from taxservice.taxpayers.classification_services import taxpayer_grade_new
+from taxservice.taxpayers.models import Kind, RiskLevel, Scale, Taxpayer
 from taxservice.taxpayers.validators import validate_credit_code
 
 
@@ -21,8 +23,13 @@ def taxpayer_register(
     competent_branch_code: str,
     classification: str = Taxpayer.Classification.SMALL_SCALE,
     grade: str = Taxpayer.Grade.B,
+    kind: str = Kind.ENTERPRISE,
+    industry: str = "",
+    scale: str = Scale.SMALL,
+    risk_level: str = RiskLevel.LOW,
 ) -> Taxpayer:
-    """Register a taxpayer. Raises InvalidInput naming every bad field; writes nothing then."""
+    """Register a taxpayer, with its category and service grade from the newest
+    classification rules. Raises InvalidInput naming every bad field; writes nothing then."""
     access.require(access.can_register_taxpayer, actor)
     errors: dict[str, list[str]] = {}
     try:
@@ -41,19 +48,31 @@ def taxpayer_register(
         errors["classification"] = [_("Unknown classification “%(value)s”.") % {"value": classification}]
     if grade not in Taxpayer.Grade.values:
         errors["grade"] = [_("Unknown grade “%(value)s”.") % {"value": grade}]
+    for field, value, choices in (("kind", kind, Kind), ("scale", scale, Scale), ("risk_level", risk_level, RiskLevel)):
+        if value not in choices.values:
+            errors[field] = [_("Unknown value “%(value)s”.") % {"value": value}]
+    industry = (industry or "").strip().upper()
+    if industry and not INDUSTRY_CODE.match(industry):
+        errors["industry"] = [_("An industry code is 1 to 8 letters or digits.")]
     if "credit_code" not in errors and Taxpayer.objects.filter(credit_code=credit_code).exists():
         errors["credit_code"] = [_("A taxpayer with this credit code is already registered.")]
     if errors or branch is None:  # an unknown branch is among the errors
         raise InvalidInput(_("The taxpayer was not registered."), fields=errors)
     try:
         with transaction.atomic():
-            return Taxpayer.objects.create(
+            taxpayer = Taxpayer.objects.create(
                 credit_code=credit_code,
                 name=name,
                 competent_branch=branch,
                 classification=classification,
                 grade=grade,
+                kind=kind,
+                industry=industry,
+                scale=scale,
+                risk_level=risk_level,
             )
+            taxpayer_grade_new(taxpayer=taxpayer)
+            return taxpayer
     except IntegrityError:
         # Someone registered the same code between the check and the insert.
         raise InvalidInput(

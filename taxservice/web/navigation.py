@@ -22,6 +22,7 @@ NAVIGATION: list[tuple[str, object, access.Rule | None]] = [
     ("my_tasks", _("My tasks"), None),
     ("case_list", _("Cases"), None),
     ("calendar", _("Calendar"), None),
+    ("classification", _("Classification"), access.is_admin),
     ("ops_status", _("Operations"), access.is_admin),
 ]
 
