@@ -239,7 +239,7 @@ def test_the_hub_sorts_by_its_column_headers_and_keeps_its_filters(client, org, 
     html = client.get(url).content.decode()
     assert 'aria-sort="ascending"' in html and "state=queued&amp;sort=-due_at" in html
     assert '<input type="hidden" name="sort" value="due_at">' in html
-    assert re.search(r'<tr id="hub-row-\d+" data-row-version="[\d.]+-queued-', html)
+    assert re.search(r'<td class="col-id" data-row-version="[\d.]+-queued-[^"]*">', html)
 
 
 def test_each_task_row_carries_its_version(client, org, open_case):

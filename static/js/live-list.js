@@ -16,12 +16,18 @@
     return link ? link.getAttribute("href") : row.id || null;
   }
 
+  // A row's version is on the row, or on one of its cells (the hub keeps its rows' own attributes).
+  function rowVersion(row) {
+    var holder = row.hasAttribute("data-row-version") ? row : row.querySelector("[data-row-version]");
+    return holder ? holder.getAttribute("data-row-version") : "";
+  }
+
   function keys(container) {
     var seen = {};
     var rows = container.querySelectorAll("tbody tr");
     for (var i = 0; i < rows.length; i++) {
       var key = rowKey(rows[i]);
-      if (key) { seen[key] = rows[i].getAttribute("data-row-version") || ""; }
+      if (key) { seen[key] = rowVersion(rows[i]); }
     }
     return seen;
   }
@@ -83,7 +89,7 @@
       if (!Object.prototype.hasOwnProperty.call(old, key)) {
         rows[i].classList.add("row-new");
         tag(rows[i], "tag-new", newLabel);
-      } else if (old[key] !== (rows[i].getAttribute("data-row-version") || "")) {
+      } else if (old[key] !== rowVersion(rows[i])) {
         rows[i].classList.add("row-changed");
         tag(rows[i], "tag-changed", changedLabel);
       }
