@@ -369,3 +369,26 @@ def test_the_taxpayer_api_shows_the_classification_read_only(api, org, rules):
     assert (row["kind"], row["category"], row["service_grade"]) == (
         taxpayer.kind, taxpayer.category, taxpayer.service_grade,
     )  # fmt: skip
+
+
+# --- demo ---------------------------------------------------------------------------------
+
+
+def test_every_demo_taxpayer_gets_classification_data_and_a_grade(org, rules):
+    from taxservice.demo.classification import classify_demo_taxpayers, delete_demo_classification
+
+    everyone = [
+        TaxpayerFactory(competent_branch=org.source, name=name, classification=classification)
+        for name, classification in [
+            ("滨江区恒达便利店", "individual_business"),
+            ("江城恒达网络科技有限公司", "general_vat"),
+            ("华泰机械制造有限公司", "small_scale"),
+        ]
+    ]
+    classify_demo_taxpayers(everyone, seed=7)
+    graded = Taxpayer.objects.filter(pk__in=[t.pk for t in everyone])
+    assert [t.industry for t in graded.order_by("pk")] == ["F", "I", "C"]
+    assert graded.filter(service_grade="").count() == 0 and graded.filter(category="").count() == 0
+    assert graded.get(pk=everyone[0].pk).category == "individual_business"
+    delete_demo_classification(taxpayers=[t.pk for t in everyone])
+    assert not TaxpayerGradeChange.objects.filter(taxpayer__in=everyone).exists()

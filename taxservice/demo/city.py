@@ -46,6 +46,7 @@ from taxservice.workflow.ladder.services import ladder_scan
 from taxservice.workflow.routing.models import RobotSettings, RoutingRule, RoutingRuleChange
 
 from .cases import CaseBuilder
+from .classification import classify_demo_taxpayers, delete_demo_classification
 from .histories import date_notifications, spread_timestamps
 from .organisation import BRANCH_CODES, CITY, TEAM_CODES, USERNAMES, build_organisation
 from .taxpayers import build_taxpayers
@@ -154,6 +155,7 @@ def _delete_demo() -> None:
     Task.objects.filter(pk__in=task_ids).delete()  # assignments, decisions and alerts cascade
     CaseTransition.objects.filter(case_id__in=case_ids).delete()
     Case.objects.filter(pk__in=case_ids).delete()
+    delete_demo_classification(taxpayers=taxpayers)
     Taxpayer.objects.filter(pk__in=taxpayers).delete()
     # Configuration survives the demo; only its "changed by" forgets the demo logins.
     RoutingRule.objects.filter(updated_by__in=staff).update(updated_by=None)
@@ -184,6 +186,7 @@ def demo_build(
         report("organisation", 1, 1)
         payers = build_taxpayers(rng, taxpayers, branches=organisation.branches)
         report("taxpayers", taxpayers, taxpayers)
+        classify_demo_taxpayers(payers, seed=seed)  # kind, industry, scale, risk; graded by the rules
         builder = CaseBuilder(
             rng=rng,
             organisation=organisation,

@@ -129,16 +129,21 @@ def rule_set_restore(*, actor: Staff, version: int, reason: str) -> tuple[Classi
     )
 
 
-def _run_create(*, rule_set: ClassificationRuleSet, actor: Staff | None, cause: str, reason: str) -> ClassificationRun:
+def _run_create(
+    *, rule_set: ClassificationRuleSet, actor: Staff | None, cause: str, reason: str, background: bool = True
+) -> ClassificationRun:
     text = (cause % {"version": rule_set.version, "reason": reason})[:MAX_REASON]
     run = ClassificationRun.objects.create(cause=text, rule_set=rule_set, requested_by=actor)
-    scheduling.start_job(scheduling.CLASSIFY_TAXPAYERS, run.pk)
+    if background:
+        scheduling.start_job(scheduling.CLASSIFY_TAXPAYERS, run.pk)
     return run
 
 
-def classification_run_start(*, actor: Staff | None, cause: str) -> ClassificationRun:
+def classification_run_start(*, actor: Staff | None, cause: str, background: bool = True) -> ClassificationRun:
     """Recompute every taxpayer with the newest rules (after taxpayers' data changed in bulk,
-    or to grade taxpayers loaded before the rules existed). `actor` None is the system."""
+    or to grade taxpayers loaded before the rules existed). `actor` None is the system.
+    The run starts as a job after the commit; with `background=False` nothing is started
+    and the caller runs it (`classification_run`: the demo, the benchmark, a command)."""
     access.require(access.is_admin, actor)
     cause = (cause or "").strip()
     if not cause:
@@ -151,7 +156,13 @@ def classification_run_start(*, actor: Staff | None, cause: str) -> Classificati
         newest = _newest_for_update()
         if newest is None:
             raise InvalidInput(_("There are no classification rules yet."), code="no_rules")
-        return _run_create(rule_set=newest, actor=actor, cause=_("Version %(version)d: %(reason)s"), reason=cause)
+        return _run_create(
+            rule_set=newest,
+            actor=actor,
+            cause=_("Version %(version)d: %(reason)s"),
+            reason=cause,
+            background=background,
+        )
 
 
 def classification_run(
