@@ -5,11 +5,12 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from taxservice.grids.models import ServicePoint
 from taxservice.org.models import Branch
 from taxservice.taxpayers.models import Taxpayer
 from taxservice.taxpayers.validators import normalise_credit_code
 from taxservice.web.forms import ServiceErrorsMixin
-from taxservice.workflow.cases.models import Channel
+from taxservice.workflow.cases.models import REMOTE_CHANNELS, Channel, Scenario
 
 
 class TaxpayerSearchForm(forms.Form):
@@ -55,10 +56,23 @@ class TaxpayerRegisterForm(ServiceErrorsMixin, forms.Form):
 
 
 class CaseOpenForm(ServiceErrorsMixin, forms.Form):
-    """Channel, hall and notes. The chosen items come as repeated `items` values."""
+    """Channel, where the contact came in, and notes. The chosen items come as repeated `items`.
+
+    Each intake field says for which channels it is meant (`data-channels`):
+    static/js/channel-fields.js shows only those of the chosen channel and leaves the others
+    out of the post. Without it every field shows, and the service names what does not fit.
+    """
 
     channel = forms.ChoiceField(label=_("Channel"), choices=Channel.choices, initial=Channel.HALL_WINDOW)
     hall = forms.ChoiceField(label=_("Accepting hall"), required=False)
+    service_point = forms.ChoiceField(label=_("Service point"), required=False)
+    scenario = forms.ChoiceField(label=_("就近办 scenario"), required=False, choices=[("", "—"), *Scenario.choices])
+    reference = forms.CharField(
+        label=_("Call or ticket number"),
+        required=False,
+        max_length=64,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": _("e.g. 12366 call number")}),
+    )
     notes = forms.CharField(
         label=_("Consultation notes"),
         required=False,
@@ -68,7 +82,15 @@ class CaseOpenForm(ServiceErrorsMixin, forms.Form):
     # Rendered by the chosen-items box, not as a widget; here so item errors have a place.
     items = forms.Field(label=_("Items asked for"), required=False, widget=forms.MultipleHiddenInput)
 
-    def __init__(self, *args, halls: list[Branch], **kwargs) -> None:
+    def __init__(self, *args, halls: list[Branch], service_points: list[ServicePoint], **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["hall"].choices = [("", "—")] + [(hall.code, hall.name) for hall in halls]
-        self.fields["hall"].widget.attrs["required"] = "required"
+        self.fields["service_point"].choices = [("", "—")] + [(point.code, point.name) for point in service_points]
+        remote = " ".join(sorted(REMOTE_CHANNELS))
+        for name, channels in (
+            ("hall", Channel.HALL_WINDOW),
+            ("service_point", Channel.SERVICE_POINT),
+            ("scenario", Channel.SERVICE_POINT),
+            ("reference", remote),
+        ):
+            self.fields[name].widget.attrs["data-channels"] = channels

@@ -13,6 +13,7 @@ from taxservice import access
 from taxservice.catalogue.models import HandlingList, Item
 from taxservice.catalogue.selectors import item_search
 from taxservice.errors import InvalidInput, ServiceError
+from taxservice.grids.models import ServicePoint
 from taxservice.org.models import Branch, Staff
 from taxservice.taxpayers.models import Taxpayer
 from taxservice.taxpayers.selectors import taxpayer_search
@@ -70,7 +71,8 @@ def open_case(request: HttpRequest, staff: Staff, credit_code: str) -> HttpRespo
     taxpayer = get_object_or_404(Taxpayer.objects.select_related("competent_branch"), credit_code=credit_code)
     halls = list(Branch.objects.filter(kind=Branch.Kind.HALL).order_by("code"))
     own_hall = staff.home_branch.code if staff.home_branch.kind == Branch.Kind.HALL else ""
-    form = CaseOpenForm(request.POST or None, halls=halls, initial={"hall": own_hall})
+    points = list(ServicePoint.objects.filter(active=True).order_by("code"))
+    form = CaseOpenForm(request.POST or None, halls=halls, service_points=points, initial={"hall": own_hall})
     chosen = _chosen_items(request.POST) if request.method == "POST" else []
     if request.method == "POST" and form.is_valid():
         try:
@@ -79,6 +81,9 @@ def open_case(request: HttpRequest, staff: Staff, credit_code: str) -> HttpRespo
                 taxpayer=taxpayer.credit_code,
                 channel=form.cleaned_data["channel"],
                 hall=form.cleaned_data["hall"],
+                service_point=form.cleaned_data["service_point"],
+                scenario=form.cleaned_data["scenario"],
+                reference=form.cleaned_data["reference"],
                 notes=form.cleaned_data["notes"],
                 items=[services.RequestedItem(item=item.code, note=item.note) for item in chosen],
             )

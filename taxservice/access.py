@@ -256,6 +256,9 @@ def _visibility_terms(staff: Staff) -> list[tuple[str, frozenset[int]]]:
         ("team_id", staff_team_ids(staff)),
         ("team__branch_id", scope),
         ("case__hall_id", scope),
+        # A remote contact or a service-point visit names no hall: the accepting clerk's
+        # own office answers for it (for a window visit this is the hall again, mostly).
+        ("case__accepted_by__home_branch_id", scope),
         ("case__accepted_by_id", mine),
     ]
 

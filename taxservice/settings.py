@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "taxservice.workflow.cases",
     "taxservice.workflow.routing",
     "taxservice.workflow.ladder",  # the escalation ladder: reminder, 催办, 督办, 通报
+    "taxservice.workflow.nearby",  # 就近办: door-to-door visits, materials collected at service points
     "taxservice.demo",  # the demo city behind seed_demo: imports the core, the core never imports it
     "taxservice.api",
     "taxservice.ops",  # health, readiness, /metrics, request ids, the operations page
@@ -171,6 +172,8 @@ SPECTACULAR_SETTINGS = {
         "DayKindEnum": "taxservice.workdays.models.DayKind",
         "DaySourceEnum": "taxservice.workdays.selectors.DAY_SOURCES",
         "SourceEnum": "taxservice.workflow.cases.models.Task.Source",  # its name before DaySourceEnum
+        "VisitStateEnum": "taxservice.workflow.nearby.models.Visit.State",
+        "CollectionStateEnum": "taxservice.workflow.nearby.models.Collection.State",
     },
 }
 

@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from taxservice.web import calendar, classification, inbox, ladder, views
+from taxservice.web import calendar, classification, inbox, ladder, nearby, views
 
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
@@ -31,6 +31,9 @@ urlpatterns = [
         name="classification_restore",
     ),
     path("notices/", ladder.notices, name="notices"),
+    path("visits/", nearby.visits, name="visits"),
+    path("collections/", nearby.collections, name="collections"),
+    path("service-points/", nearby.service_points, name="service_points"),
     path("frontdesk/", include("frontdesk.urls")),
     path("middle-office/", include("middle_office.urls")),
     path("back-office/", include("back_office.urls")),

@@ -193,7 +193,7 @@ def open_case(org, taxpayer, items):
             actor=org.clerk,
             taxpayer=taxpayer.credit_code,
             channel=channel,
-            hall=(hall or org.hall).code,
+            hall=(hall or org.hall).code if channel == "hall_window" else "",
             items=[services.RequestedItem(item=items[key].code) for key in keys],
         )
 

@@ -11,7 +11,7 @@ from taxservice.org.models import Role, Staff, Team
 from taxservice.taxpayers.models import Taxpayer
 from taxservice.workdays.calendar import WorkCalendar
 from taxservice.workflow.cases import clocks, selectors, transitions
-from taxservice.workflow.cases.models import Case, Channel, Task, TaskTransition
+from taxservice.workflow.cases.models import Case, Channel, Scenario, Task, TaskTransition
 
 
 class TaxpayerSerializer(serializers.ModelSerializer):
@@ -204,7 +204,14 @@ class TaskDetailSerializer(TaskSerializer):
 
 class CaseSerializer(serializers.ModelSerializer):
     taxpayer = serializers.SlugRelatedField(slug_field="credit_code", read_only=True)
-    hall = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    hall = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, help_text="The hall's branch code; null unless a window visit."
+    )
+    service_point = serializers.SlugRelatedField(
+        slug_field="code",
+        read_only=True,
+        help_text="The 就近办 service point's code; null unless a service-point visit.",
+    )
     accepted_by = serializers.PrimaryKeyRelatedField(read_only=True)
     tasks = TaskSerializer(many=True, read_only=True)
 
@@ -215,6 +222,9 @@ class CaseSerializer(serializers.ModelSerializer):
             "taxpayer",
             "channel",
             "hall",
+            "service_point",
+            "scenario",
+            "channel_reference",
             "cross_hall",
             "state",
             "notes",
@@ -233,7 +243,37 @@ class RequestedItemSerializer(serializers.Serializer):
 class CaseCreateSerializer(serializers.Serializer):
     taxpayer = serializers.CharField(max_length=64, help_text="The taxpayer's credit code.")
     channel = serializers.ChoiceField(choices=Channel.choices)
-    hall = serializers.CharField(max_length=32, help_text="A hall's branch code.")
+    hall = serializers.CharField(
+        max_length=32,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="A hall's branch code: required for `hall_window`, refused for every other channel "
+        "(`hall_required`, `hall_not_for_remote`, `hall_not_for_service_point`).",
+    )
+    service_point = serializers.CharField(
+        max_length=32,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="An active service point's code: required for `service_point` (`service_point_required`), "
+        "refused otherwise (`service_point_not_for_channel`).",
+    )
+    scenario = serializers.ChoiceField(
+        choices=Scenario.choices,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The 就近办 scenario: required with a service point (`scenario_required`), refused otherwise.",
+    )
+    reference = serializers.CharField(
+        max_length=64,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="A remote channel's own number (12366 call, 征纳互动 chat, 12345 ticket…); "
+        "refused for visits (`reference_not_for_visit`).",
+    )
     notes = serializers.CharField(required=False, allow_blank=True, default="")
     items = RequestedItemSerializer(many=True, allow_empty=True)
 

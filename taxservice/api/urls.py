@@ -1,7 +1,15 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from taxservice.api import calendar_views, classification_views, hub_views, inbox_views, ladder_views, views
+from taxservice.api import (
+    calendar_views,
+    classification_views,
+    hub_views,
+    inbox_views,
+    ladder_views,
+    nearby_views,
+    views,
+)
 
 router = DefaultRouter()
 router.register("taxpayers", views.TaxpayerViewSet, basename="taxpayer")
@@ -12,6 +20,9 @@ router.register("staff", hub_views.StaffViewSet, basename="staff")
 router.register("routing/rules", hub_views.RoutingRuleViewSet, basename="routing-rule")
 router.register("hub/uploads", hub_views.UploadViewSet, basename="upload")
 router.register("notifications", inbox_views.NotificationViewSet, basename="notification")
+router.register("service-points", nearby_views.ServicePointViewSet, basename="service-point")
+router.register("visits", nearby_views.VisitViewSet, basename="visit")
+router.register("collections", nearby_views.CollectionViewSet, basename="collection")
 
 urlpatterns = [
     path("me/", views.MeView.as_view(), name="api-me"),

@@ -93,6 +93,9 @@ class CaseViewSet(StaffContextMixin, mixins.RetrieveModelMixin, mixins.ListModel
             taxpayer=data.validated_data["taxpayer"],
             channel=data.validated_data["channel"],
             hall=data.validated_data["hall"],
+            service_point=data.validated_data["service_point"],
+            scenario=data.validated_data["scenario"],
+            reference=data.validated_data["reference"],
             notes=data.validated_data["notes"],
             items=[services.RequestedItem(**row) for row in data.validated_data["items"]],
         )

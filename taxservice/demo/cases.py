@@ -13,6 +13,7 @@ import random
 from collections.abc import Callable
 
 from taxservice.catalogue.models import HandlingList, Item
+from taxservice.grids.models import ServicePoint
 from taxservice.org.models import Branch, Role, Staff, Team, Tier
 from taxservice.taxpayers.models import Taxpayer
 from taxservice.workflow.cases import services
@@ -21,8 +22,9 @@ from taxservice.workflow.routing import engine
 from taxservice.workflow.routing import services as routing_services
 
 from .draw import weighted
+from .nearby import SCENARIO_WEIGHTS
 from .organisation import CHIEF_OF, HALLS, Organisation
-from .scenarios import CHANNELS, FORCED_STATES, NOTES, plan, target_for, texts
+from .scenarios import CHANNELS, FORCED_STATES, NOTES, channel_reference, plan, target_for, texts
 
 R = Role
 
@@ -39,6 +41,7 @@ class CaseBuilder:
         organisation: Organisation,
         taxpayers: list[Taxpayer],
         progress: Callable[[int, int], None],
+        points: list[ServicePoint],
     ) -> None:
         self.rng = rng
         self.progress = progress
@@ -50,6 +53,8 @@ class CaseBuilder:
         self.load: dict[int, int] = dict.fromkeys(organisation.staff_by_pk, 0)  # staff pk -> open tasks held
         self.holding: dict[int, int] = {}  # task pk -> staff pk counted in `load`
         self.case_ids: list[int] = []
+        self.seat: dict[int, Branch] = {}  # case pk -> the hall whose clerks took it
+        self.points = [point for point in points if point.active]
         self.immediate: list[Item] = []
         self.moved_forward: list[Item] = []
         self.city_items: list[Item] = []
@@ -136,7 +141,18 @@ class CaseBuilder:
         home_hall = taxpayer.competent_branch.home_hall_id
         halls = [self.branches[code] for code in HALLS]
         own = [hall for hall in halls if hall.pk == home_hall] or halls
+        # The hall whose clerks take the contact: the one visited, the one the remote seat
+        # belongs to, or the one the service point reports to.
         hall = rng.choice(own) if rng.random() < 0.8 else rng.choice([h for h in halls if h not in own] or halls)
+        intake: dict[str, str] = {}
+        if channel == Channel.HALL_WINDOW:
+            intake["hall"] = hall.code
+        elif channel == Channel.SERVICE_POINT:
+            point = rng.choice(self.points)
+            hall = next((h for h in halls if h.pk == point.branch_id), hall)
+            intake |= {"service_point": point.code, "scenario": weighted(rng, SCENARIO_WEIGHTS)}
+        else:
+            intake["reference"] = channel_reference(rng, channel)
         opener_is_clerk = not (
             channel in (Channel.HOTLINE_12345, Channel.ONLINE_INTERACTION, Channel.ETAX_APP) and rng.random() < 0.6
         )
@@ -146,18 +162,19 @@ class CaseBuilder:
             actor=opener,
             taxpayer=taxpayer.credit_code,
             channel=channel,
-            hall=hall.code,
             items=[services.RequestedItem(item=item.code) for item in items],
             notes=rng.choice(NOTES),
+            **intake,
         )
         self.case_ids.append(case.pk)
+        self.seat[case.pk] = hall
         tasks = list(case.tasks.select_related("item").order_by("pk"))
         for position, task in enumerate(tasks):
             target = forced if (forced is not None and position == 0) else target_for(self.rng, task.item)
             self._run(task, target=target, case=case, opener=opener)
 
     def _reload(self, task: Task) -> Task:
-        return Task.objects.select_related("item", "team", "team__branch", "case", "case__hall").get(pk=task.pk)
+        return Task.objects.select_related("item", "team", "team__branch", "case").get(pk=task.pk)
 
     def _run(self, task: Task, *, target: str, case: Case, opener: Staff) -> None:
         avoid: Staff | None = None
@@ -260,12 +277,12 @@ class CaseBuilder:
         if name == "request_extension":
             return assignee
         if name == "handle_on_spot":
-            return opener if opener.has_role(R.CLERK) else self._clerk_of(case.hall)
+            return opener if opener.has_role(R.CLERK) else self._clerk_of(self.seat[case.pk])
         if name == "transfer":
             return opener if opener.has_role(R.CLERK) else self._coordinator()
         if name == "give_feedback":
             if case.channel == Channel.HALL_WINDOW:
-                return self._clerk_of(case.hall)  # 窗口出件: the result is issued at a window
+                return self._clerk_of(self.seat[case.pk])  # 窗口出件: the result is issued at a window
             return assignee or self._coordinator()
         if name == "cancel":
             if task.team is None:

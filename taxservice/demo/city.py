@@ -48,6 +48,7 @@ from taxservice.workflow.routing.models import RobotSettings, RoutingRule, Routi
 from .cases import CaseBuilder
 from .classification import classify_demo_taxpayers, delete_demo_classification
 from .histories import date_notifications, spread_timestamps
+from .nearby import build_nearby_work, build_service_points, delete_demo_nearby, delete_demo_points
 from .organisation import BRANCH_CODES, CITY, TEAM_CODES, USERNAMES, build_organisation
 from .taxpayers import build_taxpayers
 
@@ -145,6 +146,7 @@ def _delete_demo() -> None:
     task_ids = set(touching.values_list("pk", flat=True))
     task_ids.update(Task.objects.filter(case_id__in=case_ids).values_list("pk", flat=True))
 
+    delete_demo_nearby(branches=branches, staff=staff, taxpayers=taxpayers)
     TaskIntake.objects.filter(task_id__in=task_ids).delete()
     Escalation.objects.filter(task_id__in=task_ids).delete()  # before the history rows they point at
     Notification.objects.filter(Q(task_id__in=task_ids) | Q(recipient__in=staff)).delete()
@@ -155,6 +157,7 @@ def _delete_demo() -> None:
     Task.objects.filter(pk__in=task_ids).delete()  # assignments, decisions and alerts cascade
     CaseTransition.objects.filter(case_id__in=case_ids).delete()
     Case.objects.filter(pk__in=case_ids).delete()
+    delete_demo_points(branches=branches)
     delete_demo_classification(taxpayers=taxpayers)
     Taxpayer.objects.filter(pk__in=taxpayers).delete()
     # Configuration survives the demo; only its "changed by" forgets the demo logins.
@@ -192,10 +195,12 @@ def demo_build(
             organisation=organisation,
             taxpayers=payers,
             progress=lambda done, total: report("cases", done, total),
+            points=build_service_points(organisation.branches),
         )
         case_ids = builder.build(cases)
         spread_timestamps(rng, case_ids)
         report("timestamps", 1, 1)
+        build_nearby_work(rng, organisation, case_ids)  # after the grids: visits, collected materials
     # Follow-up work runs on commit (notifications; the robot finds nothing left to
     # dispatch), so notifications are dated afterwards.
     date_notifications(rng, case_ids)

@@ -161,3 +161,19 @@ def texts(rng: random.Random, name: str, *, channel: str) -> dict:
         "request_materials": MATERIALS_REASONS,
     }.get(name)
     return {"reason": rng.choice(reasons)} if reasons else {}
+
+
+# A remote channel's own number for the contact, as its platform would give it.
+REFERENCE_PREFIXES = {
+    Channel.PHONE_12366: "12366-",
+    Channel.ONLINE_INTERACTION: "ZNHD",
+    Channel.ETAX_APP: "DZSWJ",
+    Channel.REMOTE_VIDEO: "YCSP",
+    Channel.HOTLINE_12345: "12345-GD",
+}
+
+
+def channel_reference(rng: random.Random, channel: str) -> str:
+    """A call, chat or ticket number for a remote contact ("" for a channel without one)."""
+    prefix = REFERENCE_PREFIXES.get(channel)
+    return f"{prefix}{rng.randrange(10**9, 10**10)}" if prefix else ""

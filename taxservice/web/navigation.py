@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from taxservice import access
 from taxservice.org.models import Role
 from taxservice.org.selectors import staff_for_user
+from taxservice.workflow.nearby import policy as nearby_policy
 
 # (url name, label, the page's rule; None means everyone with a staff record). The same
 # rules guard the pages themselves (`staff_page(rule)`).
@@ -22,6 +23,9 @@ NAVIGATION: list[tuple[str, object, access.Rule | None]] = [
     ("my_tasks", _("My tasks"), None),
     ("case_list", _("Cases"), None),
     ("calendar", _("Calendar"), None),
+    ("visits", _("Visits"), nearby_policy.can_use_visits),
+    ("collections", _("Collected materials"), nearby_policy.can_use_collections),
+    ("service_points", _("Service points"), None),
     ("classification", _("Classification"), access.is_admin),
     ("ops_status", _("Operations"), access.is_admin),
 ]

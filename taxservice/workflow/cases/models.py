@@ -9,6 +9,7 @@ in a transaction with a row lock, a permission check and an audit row.
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
@@ -29,6 +30,29 @@ class Channel(models.TextChoices):
     SERVICE_POINT = "service_point", _("Service point")
 
 
+# The contacts made from afar: they name no hall, and are never cross-hall (异厅通办 is a
+# visit to a hall). Each may carry its own reference (a call or ticket number).
+REMOTE_CHANNELS = frozenset(
+    {
+        Channel.PHONE_12366,
+        Channel.ONLINE_INTERACTION,
+        Channel.ETAX_APP,
+        Channel.REMOTE_VIDEO,
+        Channel.HOTLINE_12345,
+    }
+)
+
+
+class Scenario(models.TextChoices):
+    """The five 就近办 scenarios of a case opened at a service point."""
+
+    SELF_SERVICE = "self_service", _("Self-service 自助办")
+    GUIDED = "guided", _("Guided 辅导办")
+    REMOTE = "remote", _("Remote 远程办")
+    COLLECTED = "collected", _("Collected on behalf 代收办")
+    DOOR_TO_DOOR = "door_to_door", _("Door-to-door 上门办")
+
+
 class Case(models.Model):
     class State(models.TextChoices):
         OPEN = "open", _("Open")
@@ -36,13 +60,46 @@ class Case(models.Model):
 
     taxpayer = models.ForeignKey(Taxpayer, verbose_name=_("taxpayer"), on_delete=models.PROTECT, related_name="cases")
     channel = models.CharField(_("channel"), max_length=24, choices=Channel.choices)
+    # Where the contact came in: a hall for a window visit, a service point for a 就近办
+    # visit, neither for a remote contact (which carries its own reference instead). The
+    # constraints in Meta hold the rule; case_open names what is wrong in words.
     hall = models.ForeignKey(
-        Branch, verbose_name=_("accepting hall"), on_delete=models.PROTECT, related_name="accepted_cases"
+        Branch,
+        verbose_name=_("accepting hall"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="accepted_cases",
+        help_text=_("Only for a visit to a hall window."),
+    )
+    service_point = models.ForeignKey(
+        "grids.ServicePoint",
+        verbose_name=_("service point"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="cases",
+        help_text=_("Only for a case opened at a 就近办 service point."),
+    )
+    scenario = models.CharField(
+        _("就近办 scenario"),
+        max_length=16,
+        choices=Scenario.choices,
+        blank=True,
+        help_text=_("Only with a service point."),
+    )
+    channel_reference = models.CharField(
+        _("channel reference"),
+        max_length=64,
+        blank=True,
+        help_text=_("The remote channel's own number: the call, chat or ticket."),
     )
     accepted_by = models.ForeignKey(
         Staff, verbose_name=_("accepted by"), on_delete=models.PROTECT, related_name="accepted_cases"
     )
-    cross_hall = models.BooleanField(_("cross-hall"), default=False)
+    cross_hall = models.BooleanField(
+        _("cross-hall"), default=False, help_text=_("A visit to a hall other than the competent branch's own.")
+    )
     notes = models.TextField(_("consultation notes"), blank=True)
     state = models.CharField(_("state"), max_length=8, choices=State.choices, default=State.OPEN, db_index=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
@@ -52,6 +109,33 @@ class Case(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = _("case")
         verbose_name_plural = _("cases")
+        constraints = [
+            # A window visit names its hall; nothing else does.
+            models.CheckConstraint(
+                condition=Q(channel=Channel.HALL_WINDOW, hall__isnull=False)
+                | (~Q(channel=Channel.HALL_WINDOW) & Q(hall__isnull=True)),
+                name="case_hall_only_for_window_visits",
+            ),
+            # A service-point visit names its point; nothing else does.
+            models.CheckConstraint(
+                condition=Q(channel=Channel.SERVICE_POINT, service_point__isnull=False)
+                | (~Q(channel=Channel.SERVICE_POINT) & Q(service_point__isnull=True)),
+                name="case_service_point_only_for_point_visits",
+            ),
+            models.CheckConstraint(
+                condition=Q(scenario="") | Q(service_point__isnull=False),
+                name="case_scenario_only_at_a_service_point",
+            ),
+            # 异厅通办 is a fact of a hall visit only.
+            models.CheckConstraint(
+                condition=Q(cross_hall=False) | Q(channel=Channel.HALL_WINDOW),
+                name="case_cross_hall_only_for_window_visits",
+            ),
+            models.CheckConstraint(
+                condition=Q(channel_reference="") | Q(channel__in=sorted(REMOTE_CHANNELS)),
+                name="case_reference_only_for_remote_contacts",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.taxpayer.name}"

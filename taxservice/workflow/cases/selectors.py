@@ -31,7 +31,7 @@ def task_history(*, task: Task) -> list[TaskTransition]:
 
 
 def case_list_for_staff(*, staff: Staff) -> QuerySet[Case]:
-    qs = Case.objects.select_related("taxpayer", "hall", "accepted_by").order_by("-created_at", "-id")
+    qs = Case.objects.select_related("taxpayer", "hall", "service_point", "accepted_by").order_by("-created_at", "-id")
     visibility = access.visible_cases_q(staff, visible_task_case_ids=task_list_for_staff(staff=staff).values("case_id"))
     return qs if visibility is None else qs.filter(visibility)
 

@@ -27,6 +27,7 @@ from taxservice.errors import (
     NotFound,
     TransitionNotAllowed,
 )
+from taxservice.grids.models import ServicePoint
 from taxservice.org.models import Branch, Staff, Tier
 from taxservice.taxpayers.models import Taxpayer
 from taxservice.workdays.calendar import WorkCalendar
@@ -34,10 +35,12 @@ from taxservice.workflow import sql
 from taxservice.workflow.cases import clocks, notifications, policy, transitions
 from taxservice.workflow.cases.assignments import LOAD_STATES, holder, staff_adjust_open_tasks
 from taxservice.workflow.cases.models import (
+    REMOTE_CHANNELS,
     TERMINAL_STATES,
     Case,
     CaseTransition,
     Channel,
+    Scenario,
     Task,
     TaskAssignment,
     TaskComment,
@@ -58,46 +61,112 @@ def case_open(
     actor: Staff,
     taxpayer: str,
     channel: str,
-    hall: str,
     items: list[RequestedItem],
+    hall: str = "",
+    service_point: str = "",
+    scenario: str = "",
+    reference: str = "",
     notes: str = "",
 ) -> Case:
     """Open a consultation (办问协同) with one task per requested item.
 
-    `taxpayer`, `hall` and each item are codes. The case is created whole or not at all;
-    InvalidInput names every bad field.
+    `taxpayer`, `hall`, `service_point` and each item are codes. The intake must fit the
+    channel: a window visit names its hall; a visit to a 就近办 service point names the
+    point and its scenario; a remote contact (12366, 征纳互动, app, video, 12345) names no
+    hall and may carry the channel's `reference` (the call or ticket number). The case is
+    created whole or not at all; InvalidInput names every bad field, and its code is the
+    first broken channel rule (`hall_required`, `hall_not_for_remote`, …) when there is one.
     """
     access.require(access.can_open_case, actor)
+    hall, service_point, scenario = (hall or "").strip(), (service_point or "").strip(), (scenario or "").strip()
+    reference = (reference or "").strip()
     errors: dict[str, list[str]] = {}
+    codes: list[str] = []
+
+    def refuse(field: str, code: str, message: str) -> None:
+        errors.setdefault(field, []).append(message)
+        codes.append(code)
+
     taxpayer_obj = Taxpayer.objects.filter(credit_code=taxpayer).select_related("competent_branch").first()
     if taxpayer_obj is None:
         errors["taxpayer"] = [_("No taxpayer has the credit code %(code)s.") % {"code": taxpayer}]
     if channel not in Channel.values:
         errors["channel"] = [_("Unknown channel %(channel)s.") % {"channel": channel}]
-    hall_obj = Branch.objects.filter(code=hall, kind=Branch.Kind.HALL).first()
-    if hall_obj is None:
-        errors["hall"] = [_("No service hall has the code %(code)s.") % {"code": hall}]
+    remote = channel in REMOTE_CHANNELS
+    hall_obj: Branch | None = None
+    point_obj: ServicePoint | None = None
+    if channel == Channel.HALL_WINDOW:
+        if not hall:
+            refuse("hall", "hall_required", _("Name the hall the taxpayer came to."))
+        else:
+            hall_obj = Branch.objects.filter(code=hall, kind=Branch.Kind.HALL).first()
+            if hall_obj is None:
+                errors["hall"] = [_("No service hall has the code %(code)s.") % {"code": hall}]
+    elif hall:
+        code, message = (
+            ("hall_not_for_remote", _("A remote contact names no hall."))
+            if remote
+            else ("hall_not_for_service_point", _("A service-point visit names its service point, not a hall."))
+        )
+        refuse("hall", code, message)
+    if channel == Channel.SERVICE_POINT:
+        if not service_point:
+            refuse("service_point", "service_point_required", _("Name the service point the taxpayer came to."))
+        else:
+            point_obj = ServicePoint.objects.filter(code=service_point, active=True).first()
+            if point_obj is None:
+                errors["service_point"] = [
+                    _("No active service point has the code %(code)s.") % {"code": service_point}
+                ]
+        if not scenario:
+            refuse("scenario", "scenario_required", _("Say how the matter is handled at the point (the scenario)."))
+        elif scenario not in Scenario.values:
+            errors["scenario"] = [_("Unknown scenario %(scenario)s.") % {"scenario": scenario}]
+    else:
+        if service_point:
+            refuse(
+                "service_point",
+                "service_point_not_for_channel",
+                _("Only a visit to a service point names a service point."),
+            )
+        if scenario:
+            refuse("scenario", "scenario_not_for_channel", _("Only a visit to a service point has a scenario."))
+    if reference and not remote:
+        refuse("reference", "reference_not_for_visit", _("Only a remote contact carries a call or ticket number."))
+    if len(reference) > 64:
+        errors.setdefault("reference", []).append(_("At most 64 characters."))
     if not items:
         errors["items"] = [_("Add at least one item.")]
-    codes = [requested.item for requested in items]
-    catalogue = {item.code: item for item in Item.objects.filter(code__in=codes, active=True)}
-    unknown = [code for code in codes if code not in catalogue]
+    codes_asked = [requested.item for requested in items]
+    catalogue = {item.code: item for item in Item.objects.filter(code__in=codes_asked, active=True)}
+    unknown = [code for code in codes_asked if code not in catalogue]
     if unknown:
         errors.setdefault("items", []).append(_("Unknown items: %(codes)s.") % {"codes": ", ".join(unknown)})
-    if len(set(codes)) != len(codes):
+    if len(set(codes_asked)) != len(codes_asked):
         errors.setdefault("items", []).append(_("Each item may be asked for once per case."))
-    if errors or taxpayer_obj is None or hall_obj is None:
-        raise InvalidInput(_("The case was not opened."), fields=errors)
+    if errors or taxpayer_obj is None:
+        raise InvalidInput(_("The case was not opened."), code=codes[0] if codes else None, fields=errors)
 
     now = timezone.now()
     cal = WorkCalendar.load()
+    # What the log keeps of the intake: the place or the channel's reference, as given.
+    intake: dict[str, str] = {"channel": channel}
+    if hall_obj is not None:
+        intake["hall"] = hall_obj.code
+    if point_obj is not None:
+        intake |= {"service_point": point_obj.code, "scenario": scenario}
+    if reference:
+        intake["reference"] = reference
     with transaction.atomic():
         case = Case.objects.create(
             taxpayer=taxpayer_obj,
             channel=channel,
             hall=hall_obj,
+            service_point=point_obj,
+            scenario=scenario if point_obj is not None else "",
+            channel_reference=reference,
             accepted_by=actor,
-            cross_hall=_is_cross_hall(hall_obj, taxpayer_obj.competent_branch),
+            cross_hall=_is_cross_hall(channel, hall_obj, taxpayer_obj.competent_branch),
             notes=notes,
             created_at=now,
         )
@@ -108,7 +177,7 @@ def case_open(
             to_state=Case.State.OPEN,
             actor=actor,
             at=now,
-            details={"channel": channel, "hall": hall_obj.code, "items": codes},
+            details={**intake, "items": codes_asked},
         )
         for requested in items:
             item = catalogue[requested.item]
@@ -128,17 +197,20 @@ def case_open(
                 to_state=TaskState.RECEIVED,
                 actor=actor,
                 at=now,
-                details={"channel": channel, "hall": hall_obj.code},
+                details=dict(intake),
             )
     return case
 
 
-def _is_cross_hall(hall: Branch, competent: Branch) -> bool:
+def _is_cross_hall(channel: str, hall: Branch | None, competent: Branch) -> bool:
     """异厅通办: the taxpayer came to a hall other than their competent branch's own hall.
 
-    Each tax-source branch names the hall that serves its territory (`home_hall`); a
-    branch with no hall named has no "own" hall, so no visit to it counts as cross-hall.
+    Only a window visit can be: a remote contact or a service-point visit is not a visit to
+    a hall. Each tax-source branch names the hall that serves its territory (`home_hall`);
+    a branch with no hall named has no "own" hall, so no visit to it counts as cross-hall.
     """
+    if channel != Channel.HALL_WINDOW or hall is None:
+        return False
     return competent.home_hall_id is not None and competent.home_hall_id != hall.pk
 
 
