@@ -34,6 +34,7 @@ urlpatterns = [
     path("visits/", nearby.visits, name="visits"),
     path("collections/", nearby.collections, name="collections"),
     path("service-points/", nearby.service_points, name="service_points"),
+    path("", include("grid.urls")),  # /grids/… and /taxpayers/<credit code>/
     path("frontdesk/", include("frontdesk.urls")),
     path("middle-office/", include("middle_office.urls")),
     path("back-office/", include("back_office.urls")),

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from taxservice.grids.models import Area, Grid
 from taxservice.org.models import Role, Staff, Team, Tier
+from taxservice.taxpayers.grid_selectors import grade_field
 from taxservice.taxpayers.models import Taxpayer
 from tests.factories import StaffFactory, TaxpayerFactory, TeamFactory
 
@@ -44,4 +45,6 @@ def make_grids(org) -> Grids:
 def taxpayer_in(grid: Grid | None, **fields) -> Taxpayer:
     """A taxpayer put straight into a grid (fixture data, no history)."""
     branch = grid.branch if grid is not None else fields.pop("competent_branch")
+    if "grade" in fields and grade_field() != "grade":
+        fields[grade_field()] = fields["grade"]  # the grade grids work by, and the credit grade alike
     return TaxpayerFactory(competent_branch=branch, grid=grid, **fields)

@@ -6,6 +6,7 @@ import csv
 import io
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from openpyxl import Workbook
 
 from taxservice.errors import ActionForbidden, InvalidInput
@@ -194,3 +195,110 @@ def test_an_xlsx_file_with_chinese_headers_is_read(org, grids):
     book.save(out)
     batch = run_import(actor=org.coordinator, filename="grids.xlsx", content=out.getvalue())
     assert batch.state == GridImport.State.DONE and Taxpayer.objects.get(pk=a.pk).grid == grids.g2
+
+
+# --- pages -----------------------------------------------------------------------------------
+
+
+def test_the_pages_show_grids_a_taxpayer_and_the_import_with_its_report(
+    client, org, grids, django_capture_on_commit_callbacks
+):
+    payer = taxpayer_in(grids.g1, grade="C", address="滨江区长河街道1号")
+    client.force_login(org.coordinator.user)
+    assert "第1网格" in client.get("/grids/").content.decode()
+    detail = client.get("/grids/G1/").content.decode()
+    assert payer.name in detail and 'id="grid-tasks-form"' in detail
+    page = client.get(f"/taxpayers/{payer.credit_code}/")
+    assert page.status_code == 200 and "第1网格" in page.content.decode()
+    moved = client.post(f"/taxpayers/{payer.credit_code}/", {"grid": "G2", "reason": "地址变更"})
+    assert moved.status_code == 302 and Taxpayer.objects.get(pk=payer.pk).grid == grids.g2
+    assert client.post(f"/taxpayers/{payer.credit_code}/", {"grid": "G1", "reason": ""}).status_code == 400
+
+    upload = io.BytesIO(csv_bytes([[payer.credit_code, "G9"]]))
+    upload.name = "bad.csv"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/grids/import/", {"file": upload})
+    assert response.status_code == 302
+    report = client.get(response["Location"]).content.decode()
+    assert 'id="import-errors"' in report and "G9" in report
+    assert Taxpayer.objects.get(pk=payer.pk).grid == grids.g2
+
+
+def test_grid_staff_see_their_overview_but_not_the_forms_and_cannot_post_them(client, org, grids):
+    payer = taxpayer_in(grids.g1)
+    client.force_login(grids.m1.user)
+    page = client.get("/grids/G1/").content.decode()
+    assert 'id="grid-tasks-form"' not in page
+    assert client.post("/grids/G1/tasks/", {"item": "G001"}).status_code == 403
+    assert client.get("/grids/import/").status_code == 403
+    taxpayer_page = client.get(f"/taxpayers/{payer.credit_code}/").content.decode()
+    assert 'id="taxpayer-grid-form"' not in taxpayer_page
+    assert client.post(f"/taxpayers/{payer.credit_code}/", {"grid": "G2", "reason": "x"}).status_code == 404
+    assert client.get("/taxpayers/NOSUCHCODE/").status_code == 404
+
+
+# --- API -------------------------------------------------------------------------------------
+
+
+def test_the_api_lists_the_grids_one_sees_with_group_leader_and_count(api, org, grids):
+    taxpayer_in(grids.g1)
+    body = api(grids.m1).get("/api/v1/grids/").json()
+    assert [g["code"] for g in body["results"]] == ["G1"]
+    g1 = body["results"][0]
+    assert g1["group"]["code"] == "GT1" and g1["leader"]["id"] == grids.m1.pk and g1["taxpayer_count"] == 1
+    assert g1["street"]["name"] == "长河街道" and g1["district"] == "滨江区"
+    assert len(api(org.coordinator).get("/api/v1/grids/").json()["results"]) == 3
+    assert api(grids.m1).get(f"/api/v1/grids/{grids.g2.pk}/").status_code == 404
+
+
+def test_the_api_reads_and_patches_a_taxpayers_grid_with_a_reason(api, org, grids):
+    payer = taxpayer_in(grids.g1, grade="C")
+    client = api(org.coordinator)
+    got = client.get(f"/api/v1/taxpayers/{payer.credit_code}/").json()
+    assert got["grid"] == "G1" and got["grid_grade"] == "C"
+    url = f"/api/v1/taxpayers/{payer.credit_code}/"
+    missing = client.patch(url, {"grid": "G2", "reason": ""}, format="json")
+    assert missing.status_code == 400 and missing.json()["code"] == "reason_required"
+    unknown = client.patch(url, {"grid": "G9", "reason": "x"}, format="json")
+    assert unknown.status_code == 400 and unknown.json()["code"] == "invalid"
+    refused = api(grids.m1).patch(url, {"grid": "G2", "reason": "x"}, format="json")
+    assert refused.status_code == 403 and refused.json()["code"] == "permission_denied"
+    moved = client.patch(url, {"grid": "G2", "reason": "地址变更"}, format="json")
+    assert moved.status_code == 200 and moved.json()["grid"] == "G2"
+    assert TaxpayerGridChange.objects.get(taxpayer=payer).reason == "地址变更"
+    assert client.patch("/api/v1/taxpayers/NOSUCH/", {"grid": "G2", "reason": "x"}, format="json").status_code == 404
+    assert client.put(url, {"grid": "G2", "reason": "x"}, format="json").status_code == 405
+
+
+def test_the_api_imports_a_file_and_reports_progress_and_errors(api, org, grids, django_capture_on_commit_callbacks):
+    payer = taxpayer_in(grids.g1)
+    client = api(org.coordinator)
+    upload = io.BytesIO(csv_bytes([[payer.credit_code, "G2"], ["NOSUCH", "G2"]]))
+    upload.name = "grids.csv"
+    with django_capture_on_commit_callbacks(execute=True):
+        created = client.post("/api/v1/grids/imports/", {"file": upload}, format="multipart")
+    assert created.status_code == 202
+    report = client.get(f"/api/v1/grids/imports/{created.json()['id']}/").json()
+    assert report["state"] == "failed" and report["percent"] == 100 and report["errors"][0]["row"] == 3
+    assert Taxpayer.objects.get(pk=payer.pk).grid == grids.g1
+    assert api(org.chief2).get(f"/api/v1/grids/imports/{created.json()['id']}/").status_code == 404
+    big = client.post(
+        "/api/v1/grids/imports/",
+        {"file": SimpleUploadedFile("g.csv", b"credit_code,grid\n")},
+        format="multipart",
+        CONTENT_LENGTH=str(grid_services.MAX_BYTES * 2),
+    )
+    assert big.status_code == 413 and big.json()["code"] == "file_too_large"
+    assert api(grids.m1).post("/api/v1/grids/imports/", {}, format="multipart").status_code in (400, 403)
+
+
+def test_the_schema_documents_the_grid_endpoints(api, org):
+    schema = api(org.coordinator).get("/api/schema/", HTTP_ACCEPT="application/json").content.decode()
+    for path in (
+        "/api/v1/grids/",
+        "/api/v1/grids/{id}/tasks/",
+        "/api/v1/grids/imports/",
+        "/api/v1/taxpayers/{credit_code}/",
+    ):
+        assert path in schema
+    assert "grid_grade" in schema and "GridTasksRequest" in schema

@@ -8,6 +8,7 @@ from rest_framework import serializers
 
 from taxservice.catalogue.models import HandlingList, Item
 from taxservice.org.models import Role, Staff, Team
+from taxservice.taxpayers.grid_selectors import grade_of
 from taxservice.taxpayers.models import Taxpayer
 from taxservice.workdays.calendar import WorkCalendar
 from taxservice.workflow.cases import clocks, selectors, transitions
@@ -16,12 +17,19 @@ from taxservice.workflow.cases.models import Case, Channel, Scenario, Task, Task
 
 class TaxpayerSerializer(serializers.ModelSerializer):
     competent_branch = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    grid = serializers.SlugRelatedField(slug_field="code", read_only=True, help_text="The grid's code; null: none yet.")
+    grid_grade = serializers.SerializerMethodField(
+        help_text="The grade the grid works by: the service grade (A–D) once classified, else the credit grade."
+    )
 
     class Meta:
         model = Taxpayer
-        fields = ["credit_code", "name", "competent_branch", "classification", "grade"]
+        fields = ["credit_code", "name", "competent_branch", "classification", "grade", "grid", "grid_grade"]
         fields += ["kind", "industry", "scale", "risk_level", "category", "service_grade"]  # 分类分级, read-only
         read_only_fields = ["kind", "industry", "scale", "risk_level", "category", "service_grade"]
+
+    def get_grid_grade(self, taxpayer: Taxpayer) -> str:
+        return grade_of(taxpayer)
 
 
 class TaxpayerCreateSerializer(serializers.Serializer):

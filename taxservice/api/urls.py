@@ -4,6 +4,7 @@ from rest_framework.routers import DefaultRouter
 from taxservice.api import (
     calendar_views,
     classification_views,
+    grid_views,
     hub_views,
     inbox_views,
     ladder_views,
@@ -12,7 +13,7 @@ from taxservice.api import (
 )
 
 router = DefaultRouter()
-router.register("taxpayers", views.TaxpayerViewSet, basename="taxpayer")
+router.register("taxpayers", grid_views.TaxpayerWithGridViewSet, basename="taxpayer")
 router.register("catalogue/items", views.ItemViewSet, basename="item")
 router.register("cases", views.CaseViewSet, basename="case")
 router.register("tasks", views.TaskViewSet, basename="task")
@@ -20,6 +21,8 @@ router.register("staff", hub_views.StaffViewSet, basename="staff")
 router.register("routing/rules", hub_views.RoutingRuleViewSet, basename="routing-rule")
 router.register("hub/uploads", hub_views.UploadViewSet, basename="upload")
 router.register("notifications", inbox_views.NotificationViewSet, basename="notification")
+router.register("grids/imports", grid_views.GridImportViewSet, basename="grid-import")
+router.register("grids", grid_views.GridViewSet, basename="grid")
 router.register("service-points", nearby_views.ServicePointViewSet, basename="service-point")
 router.register("visits", nearby_views.VisitViewSet, basename="visit")
 router.register("collections", nearby_views.CollectionViewSet, basename="collection")

@@ -23,6 +23,7 @@ NAVIGATION: list[tuple[str, object, access.Rule | None]] = [
     ("my_tasks", _("My tasks"), None),
     ("case_list", _("Cases"), None),
     ("calendar", _("Calendar"), None),
+    ("grid:grids", _("Grids"), access.can_see_grids),
     ("visits", _("Visits"), nearby_policy.can_use_visits),
     ("collections", _("Collected materials"), nearby_policy.can_use_collections),
     ("service_points", _("Service points"), None),

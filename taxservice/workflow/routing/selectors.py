@@ -309,10 +309,8 @@ def grid_open_tasks(*, staff: Staff, team_id: int, overdue: bool = False) -> Que
     return qs.order_by("due_at", "id")
 
 
-def overdue_taxpayer_ids(*, team_id: int) -> set[int]:
-    """Taxpayers with an overdue open task in the grid group."""
-    return set(
-        Task.objects.filter(team_id=team_id, state__in=OPEN_STATES, due_at__lt=timezone.now()).values_list(
-            "taxpayer_id", flat=True
-        )
+def overdue_taxpayer_ids(*, team_id: int) -> QuerySet:
+    """The ids of taxpayers with an overdue open task in the grid group (a subquery)."""
+    return Task.objects.filter(team_id=team_id, state__in=OPEN_STATES, due_at__lt=timezone.now()).values_list(
+        "taxpayer_id", flat=True
     )
