@@ -172,6 +172,8 @@ SPECTACULAR_SETTINGS = {
         "DayKindEnum": "taxservice.workdays.models.DayKind",
         "DaySourceEnum": "taxservice.workdays.selectors.DAY_SOURCES",
         "SourceEnum": "taxservice.workflow.cases.models.Task.Source",  # its name before DaySourceEnum
+        "CategoryEnum": "taxservice.taxpayers.models.Category",
+        "ServiceGradeEnum": "taxservice.taxpayers.models.ServiceGrade",
         "VisitStateEnum": "taxservice.workflow.nearby.models.Visit.State",
         "CollectionStateEnum": "taxservice.workflow.nearby.models.Collection.State",
     },

@@ -10,7 +10,7 @@ import pytest
 from django.apps import apps
 from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from taxservice.errors import ActionForbidden, InvalidInput
 from taxservice.taxpayers import classification_services as services
@@ -39,6 +39,13 @@ def rules(db):
     if not ClassificationRuleSet.objects.exists():
         SHIPPED.seed(apps, None)
     return ClassificationRuleSet.objects.order_by("-version").first()
+
+
+@pytest.fixture(autouse=True)
+def english(settings):
+    """Messages in English: the services' sentences here, the pages by the language cookie."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
@@ -298,8 +305,9 @@ def test_the_page_is_for_administrators(client, org, rules):
     assert "risk=high -&gt; D" in page.content.decode()
 
 
-def test_the_form_refuses_a_blank_reason_and_keeps_the_typed_words(client, org, rules):
+def test_the_form_refuses_a_blank_reason_and_keeps_the_typed_words(client, org, rules, settings):
     client.force_login(org.admin.user)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     answer = client.post(
         reverse("classification"),
         {
@@ -314,6 +322,8 @@ def test_the_form_refuses_a_blank_reason_and_keeps_the_typed_words(client, org, 
     html = answer.content.decode()
     assert "credit=A -&gt; A" in html and "scale=large -&gt; key_enterprise" in html
     assert "Say why the rules change" in html
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    assert "分类分级" in client.get(reverse("classification")).content.decode()
     assert ClassificationRuleSet.objects.count() == 1
 
 

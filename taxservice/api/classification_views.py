@@ -19,7 +19,7 @@ from taxservice.taxpayers.classification_services import classification_run_star
 from taxservice.taxpayers.models import ClassificationRuleSet, ClassificationRun
 
 
-class ErrorSerializer(serializers.Serializer):
+class ClassificationErrorSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="Machine-readable: `invalid`, `no_rules`, `permission_denied`, `not_found`.")
     detail = serializers.CharField(help_text="A sentence for people, in the caller's language.")
     fields = serializers.DictField(
@@ -82,7 +82,7 @@ class RunStartSerializer(serializers.Serializer):
 class RulesView(APIView):
     @extend_schema(
         operation_id="classification_rules",
-        responses={200: RuleSetSerializer, 404: ErrorSerializer},
+        responses={200: RuleSetSerializer, 404: ClassificationErrorSerializer},
         description="The classification rules in force (the newest version). Every staff member may read them; "
         "404 `not_found` when there are none.",
     )
@@ -99,8 +99,10 @@ class RunListView(APIView):
         request=RunStartSerializer,
         responses={
             202: RunSerializer,
-            400: ErrorSerializer,
-            403: OpenApiResponse(ErrorSerializer, description="Not an administrator (`permission_denied`)."),
+            400: ClassificationErrorSerializer,
+            403: OpenApiResponse(
+                ClassificationErrorSerializer, description="Not an administrator (`permission_denied`)."
+            ),
         },
         description="Start recomputing every taxpayer's category and service grade with the rules in force. "
         "Answers at once (202) with the run; follow it at /api/v1/classification/runs/{id}/. Administrators only.",
@@ -115,7 +117,7 @@ class RunListView(APIView):
 class RunDetailView(APIView):
     @extend_schema(
         operation_id="classification_runs_retrieve",
-        responses={200: RunSerializer, 403: ErrorSerializer, 404: ErrorSerializer},
+        responses={200: RunSerializer, 403: ClassificationErrorSerializer, 404: ClassificationErrorSerializer},
         description="One recomputation: its state and progress (`done` of `total`, `changed`). Administrators only.",
     )
     def get(self, request: Request, run_id: int) -> Response:

@@ -205,7 +205,7 @@ class Compiled:
 
 def _reachable(rules: Sequence[Rule], default: str) -> tuple[list[Rule], str]:
     """The rows up to the first one without conditions, which then is the default."""
-    kept = []
+    kept: list[Rule] = []
     for rule in rules:
         if not rule.when:
             return kept, rule.then
