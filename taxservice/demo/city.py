@@ -47,6 +47,7 @@ from taxservice.workflow.routing.models import RobotSettings, RoutingRule, Routi
 
 from .cases import CaseBuilder
 from .classification import classify_demo_taxpayers, delete_demo_classification
+from .grids import build_grid_tasks, build_grids, delete_demo_grids
 from .histories import date_notifications, spread_timestamps
 from .nearby import build_nearby_work, build_service_points, delete_demo_nearby, delete_demo_points
 from .organisation import BRANCH_CODES, CITY, TEAM_CODES, USERNAMES, build_organisation
@@ -158,6 +159,7 @@ def _delete_demo() -> None:
     CaseTransition.objects.filter(case_id__in=case_ids).delete()
     Case.objects.filter(pk__in=case_ids).delete()
     delete_demo_points(branches=branches)
+    delete_demo_grids(branches=branches, taxpayers=taxpayers, staff=staff)
     delete_demo_classification(taxpayers=taxpayers)
     Taxpayer.objects.filter(pk__in=taxpayers).delete()
     # Configuration survives the demo; only its "changed by" forgets the demo logins.
@@ -190,6 +192,7 @@ def demo_build(
         payers = build_taxpayers(rng, taxpayers, branches=organisation.branches)
         report("taxpayers", taxpayers, taxpayers)
         classify_demo_taxpayers(payers, seed=seed)  # kind, industry, scale, risk; graded by the rules
+        grids = build_grids(seed=seed, organisation=organisation)  # streets, grids, groups; everyone in a grid
         builder = CaseBuilder(
             rng=rng,
             organisation=organisation,
@@ -201,6 +204,7 @@ def demo_build(
         spread_timestamps(rng, case_ids)
         report("timestamps", 1, 1)
         build_nearby_work(rng, organisation, case_ids)  # after the grids: visits, collected materials
+        build_grid_tasks(rng=random.Random(seed), organisation=organisation, grids=grids)
     # Follow-up work runs on commit (notifications; the robot finds nothing left to
     # dispatch), so notifications are dated afterwards.
     date_notifications(rng, case_ids)
