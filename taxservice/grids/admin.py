@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from taxservice.grids.models import Area, Grid, ServicePoint
+from taxservice.grids.models import Area, Grid, GridRule, ServicePoint
 
 
 @admin.register(ServicePoint)
@@ -30,3 +30,12 @@ class GridAdmin(admin.ModelAdmin):
     list_filter = ["active", "branch"]
     search_fields = ["code", "name"]
     list_select_related = ["area", "branch", "team", "leader"]
+
+
+@admin.register(GridRule)
+class GridRuleAdmin(admin.ModelAdmin):
+    """The grid rules (which address goes to which grid); applied from the grids page."""
+
+    list_display = ("priority", "area", "address_contains", "competent_branch", "grid", "active")
+    list_filter = ("active", "grid__branch")
+    ordering = ("priority", "id")
