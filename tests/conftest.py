@@ -226,7 +226,9 @@ def shipped_routing_rules(transactional_db):
     from taxservice.workflow.routing.models import RoutingRule
 
     if not RoutingRule.objects.exists():
-        import_module("taxservice.workflow.routing.migrations.0002_default_rules").load(apps, None)
+        # As the migrations leave them: the shipped rules, then the grid rule retargeted.
+        for migration in ("0002_default_rules", "0009_grid_rule_targets_taxpayer_grid"):
+            import_module(f"taxservice.workflow.routing.migrations.{migration}").load(apps, None)
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ Screenshots land in test-artifacts/ (grid-tasks-…). Drives /usr/bin/chromium; 
 from __future__ import annotations
 
 import re
-from importlib import import_module
 
 from tests.browser import BROWSER_MARKS, shot, sign_in
 
@@ -16,8 +15,6 @@ pytestmark = BROWSER_MARKS
 
 
 def test_a_coordinator_creates_grid_tasks_for_a_selection_and_they_are_dispatched(page, live_server, org):
-    from django.apps import apps
-
     from taxservice.catalogue.models import HandlingList
     from taxservice.org.models import Team, Tier
     from taxservice.workflow.cases.models import Task
@@ -25,8 +22,8 @@ def test_a_coordinator_creates_grid_tasks_for_a_selection_and_they_are_dispatche
     from tests.factories import ItemFactory
     from tests.grid_support import make_grids, taxpayer_in
 
-    # The shipped rules as migrated: the grid rule sends grid items to the taxpayer's grid.
-    import_module("taxservice.workflow.routing.migrations.0009_grid_rule_targets_taxpayer_grid").load(apps, None)
+    # The shipped rules as migrated (the `shipped_routing_rules` fixture): the grid rule sends
+    # grid items to the taxpayer's grid.
     grids = make_grids(org)
     ItemFactory(
         code="G001",
