@@ -30,6 +30,7 @@ from taxservice.taxpayers.grid_services import (
 from taxservice.web.access import staff_page
 from taxservice.web.queries import PAGE_SIZE, paginate
 from taxservice.workflow.cases import selectors as case_selectors
+from taxservice.workflow.nearby import selectors as nearby_selectors
 from taxservice.workflow.routing import selectors as routing_selectors
 from taxservice.workflow.routing.grid_tasks import grid_items, grid_tasks_create
 
@@ -105,7 +106,7 @@ def _render_detail(request, staff, grid, form, status=200) -> HttpResponse:
         "grades": taxpayer_selectors.grid_grade_counts(grid_id=grid.pk),
         "counts": routing_selectors.grid_task_counts(team_id=grid.team_id),
         "page": paginate(request, routing_selectors.grid_open_tasks(staff=staff, team_id=grid.team_id)),
-        "service_points": list(grid.service_points.filter(active=True).order_by("code")),
+        "activity": nearby_selectors.grid_activity(grid_id=grid.pk),
         "attention": attention_rows,
         "form": form,
         "max_selection": taxpayer_selectors.MAX_SELECTION,

@@ -191,3 +191,26 @@ def test_the_api_schedules_records_and_steps_with_error_codes(api, org, setup, i
     step = clerk.post(f"/api/v1/collections/{made.json()['id']}/steps/", {"step": "hand_over"}, format="json")
     assert step.status_code == 200 and step.json()["state"] == "handed_over"
     assert clerk.get("/api/v1/collections/").json()["count"] == 1
+
+
+def test_the_grid_overview_counts_its_visits_and_each_service_point_s_activity(client, org, setup, items):
+    from taxservice.workflow.nearby.selectors import grid_activity
+
+    done = _schedule(setup)
+    services.visit_record(actor=setup.grid_staff, visit_id=done.pk, outcome="已辅导完成申报")
+    _schedule(setup)
+    case = _point_case(org, setup, items)
+    services.collection_open(
+        actor=org.clerk,
+        service_point=setup.point.code,
+        case_id=case.pk,
+        team=org.basic.code,
+        materials="营业执照复印件",
+    )
+    activity = grid_activity(grid_id=setup.grid.pk)
+    assert activity.visits == {"scheduled": 1, "done": 1, "cancelled": 0}
+    assert [(row.point.code, row.cases, row.in_transit) for row in activity.points] == [(setup.point.code, 1, 1)]
+    client.force_login(setup.grid_staff.user)
+    page = client.get(reverse("grid:grid", args=[setup.grid.code])).content.decode()
+    section = page.split('id="service-point-activity"', 1)[1].split("</section>", 1)[0]
+    assert setup.point.name in section and "已完成上门" in section

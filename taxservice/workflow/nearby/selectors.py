@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, Q, QuerySet, prefetch_related_objects
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Count, Prefetch, Q, QuerySet, prefetch_related_objects
+from django.utils import timezone
 
 from taxservice import access
 from taxservice.grids.models import ServicePoint
@@ -89,3 +93,50 @@ def visit_staff_choices(*, staff: Staff) -> list[Staff]:
     people = {member.pk: member for member in Staff.objects.filter(teams__in=teams).distinct().order_by("name")}
     people.setdefault(staff.pk, staff)
     return sorted(people.values(), key=lambda member: (member.pk != staff.pk, member.name))
+
+
+@dataclass(frozen=True)
+class PointActivity:
+    point: ServicePoint
+    cases: int  # cases opened at the point in the window
+    in_transit: int  # collected materials not yet received by the handling team
+
+
+@dataclass(frozen=True)
+class GridActivity:
+    since: dt.date
+    visits: dict[str, int]  # by state, visits of the grid's taxpayers scheduled since `since`
+    points: list[PointActivity]
+
+
+def grid_activity(*, grid_id: int, days: int = 30) -> GridActivity:
+    """The grid overview's 就近办 figures: its visits by state and, for each active service
+    point serving it, the cases opened there and the materials still in transit. Three
+    aggregate queries, whatever the numbers."""
+    since = timezone.localdate() - dt.timedelta(days=days)
+    visits = dict(
+        Visit.objects.filter(grid_id=grid_id, scheduled_for__gte=since)
+        .values_list("state")
+        .annotate(n=Count("id"))
+        .values_list("state", "n")
+    )
+    points = list(
+        ServicePoint.objects.filter(grids__id=grid_id, active=True)
+        .annotate(
+            case_count=Count("cases", filter=Q(cases__created_at__date__gte=since), distinct=True),
+        )
+        .order_by("code")
+    )
+    transit = dict(
+        Collection.objects.filter(
+            service_point__in=points, state__in=[Collection.State.COLLECTED, Collection.State.HANDED_OVER]
+        )
+        .values_list("service_point_id")
+        .annotate(n=Count("id"))
+        .values_list("service_point_id", "n")
+    )
+    return GridActivity(
+        since=since,
+        visits={state: visits.get(state, 0) for state in Visit.State.values},
+        points=[PointActivity(point, point.case_count, transit.get(point.pk, 0)) for point in points],
+    )
