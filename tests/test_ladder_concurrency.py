@@ -23,6 +23,7 @@ TASKS = 24
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("shipped_routing_rules")  # screening must send the joint item to SRC1's basic team
 def test_two_scans_at_once_send_each_step_once(org, open_case):
     if connection.vendor != "postgresql":
         pytest.skip("concurrent sessions: runs in the PostgreSQL pass of .ci/run")
