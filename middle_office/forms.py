@@ -1,4 +1,4 @@
-"""Forms of the middle office: the queue's filters and the coordinator's dashboard.
+"""Forms of the middle office: the coordinator's dashboard (the queue's filters are web/filters.py).
 
 They only parse; the core services decide what is allowed.
 """
@@ -20,26 +20,6 @@ from taxservice.workflow.routing.models import FILTER_NAMES, Chooser, RoutingRul
 from taxservice.workflow.routing.selectors import clean_hub_filters
 
 from .selectors import AGE_BUCKETS, DUE_BUCKETS, HUB_STATES, NO_TEAM
-
-QUEUE_STATES = [TaskState.QUEUED, TaskState.ASSIGNED, TaskState.IN_PROGRESS]
-
-
-class QueueFilterForm(forms.Form):
-    state = forms.ChoiceField(label=_("State"), required=False)
-    team = forms.TypedChoiceField(label=_("Team"), required=False, coerce=int, empty_value=None)
-    handling_list = forms.ChoiceField(label=_("List"), required=False)
-    tier = forms.ChoiceField(label=_("Tier"), required=False)
-
-    def __init__(self, *args, teams: list[Team], **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        everything = [("", _("All"))]
-        self.fields["state"].choices = everything + [(state.value, state.label) for state in QUEUE_STATES]
-        self.fields["team"].choices = everything + [(team.pk, team.name) for team in teams]
-        self.fields["handling_list"].choices = everything + list(HandlingList.choices)
-        self.fields["tier"].choices = everything + [
-            (tier.value, tier.label) for tier in (Tier.MIDDLE, Tier.BACK, Tier.GRID)
-        ]
-
 
 # --- the coordinator's dashboard (the hub) ---------------------------------------------------
 
