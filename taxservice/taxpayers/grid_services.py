@@ -17,7 +17,7 @@ import logging
 from collections.abc import Iterable, Iterator
 
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -26,6 +26,7 @@ from taxservice import access, scheduling
 from taxservice.errors import ActionForbidden, InvalidInput, NotFound
 from taxservice.grids.models import Grid, GridImport, GridRule, GridRuleRun
 from taxservice.org.models import Staff
+from taxservice.taxpayers import sql
 from taxservice.taxpayers.models import Taxpayer, TaxpayerGridChange
 from taxservice.taxpayers.validators import normalise_credit_code
 
@@ -93,33 +94,15 @@ def _move(
     INSERT … SELECT (the grid before read from each row), then one UPDATE. Call inside a
     transaction. Returns how many moved."""
     moving = taxpayers.exclude(grid_id=grid_id)
-    ids_sql, ids_params = moving.values("pk").query.sql_with_params()
-    history = TaxpayerGridChange._meta
-    payer = Taxpayer._meta
-    columns = ", ".join(
-        connection.ops.quote_name(getattr(history.get_field(name), "column", name))
-        for name in ("taxpayer", "before", "after", "method", "reason", "batch", "actor", "at")
+    inserted = sql.grid_history_insert(
+        moving,
+        grid_id=grid_id,
+        method=method,
+        reason=reason[:REASON_MAX],
+        batch=batch[:64],
+        actor_id=actor.pk if actor else None,
+        at=now,
     )
-    quote = connection.ops.quote_name
-    grid_column = quote(getattr(payer.get_field("grid"), "column", "grid_id"))
-    # Names from the models' metadata, values as parameters: nothing here comes from input.
-    sql = (
-        f"INSERT INTO {quote(history.db_table)} ({columns}) "  # noqa: S608
-        f"SELECT t.{quote(payer.pk.column)}, t.{grid_column}, %s, %s, %s, %s, %s, %s "
-        f"FROM {quote(payer.db_table)} t WHERE t.{quote(payer.pk.column)} IN ({ids_sql})"
-    )
-    params = [
-        grid_id,
-        method,
-        reason[:REASON_MAX],
-        batch[:64],
-        actor.pk if actor else None,
-        connection.ops.adapt_datetimefield_value(now),
-        *ids_params,
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        inserted = cursor.rowcount
     # The same rows: the UPDATE is the statement after, in the same transaction.
     updated = moving.update(grid_id=grid_id)
     if inserted not in (-1, updated):  # -1: the driver does not count INSERT … SELECT

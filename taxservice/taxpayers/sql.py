@@ -15,6 +15,11 @@ PostgreSQL by tests/test_classification.py.
   CASE …) … RETURNING` whose returned rows a data-modifying CTE inserts into the history.
   Returns how many taxpayers changed.
 
+- `grid_history_insert(taxpayers, grid_id=…, …)`: one `TaxpayerGridChange` row for each
+  taxpayer of the queryset, the grid before read from its own row, by one `INSERT …
+  SELECT` (the same statement on every database). Returns the rows written, or -1 where
+  the driver does not count them.
+
 Every function runs in the caller's transaction.
 """
 
@@ -23,10 +28,10 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import connection
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from taxservice.taxpayers.classification import Compiled, sql_case
-from taxservice.taxpayers.models import Taxpayer, TaxpayerGradeChange
+from taxservice.taxpayers.models import Taxpayer, TaxpayerGradeChange, TaxpayerGridChange
 
 
 def regrade_range(
@@ -105,4 +110,35 @@ def _regrade_range_postgresql(
     """  # noqa: S608
     with connection.cursor() as cursor:
         cursor.execute(statement, [*category_params, *grade_params, lo, hi, rule_set_id, run_id, at])
+        return cursor.rowcount
+
+
+def grid_history_insert(
+    taxpayers: QuerySet[Taxpayer],
+    *,
+    grid_id: int,
+    method: str,
+    reason: str,
+    batch: str,
+    actor_id: int | None,
+    at: dt.datetime,
+) -> int:
+    ids_sql, ids_params = taxpayers.values("pk").query.sql_with_params()
+    history = TaxpayerGridChange._meta
+    payer = Taxpayer._meta
+    quote = connection.ops.quote_name
+    columns = ", ".join(
+        quote(getattr(history.get_field(name), "column", name))
+        for name in ("taxpayer", "before", "after", "method", "reason", "batch", "actor", "at")
+    )
+    grid_column = quote(getattr(payer.get_field("grid"), "column", "grid_id"))
+    # Names from the models' metadata, values as parameters: nothing here comes from input.
+    statement = (
+        f"INSERT INTO {quote(history.db_table)} ({columns}) "  # noqa: S608
+        f"SELECT t.{quote(payer.pk.column)}, t.{grid_column}, %s, %s, %s, %s, %s, %s "
+        f"FROM {quote(payer.db_table)} t WHERE t.{quote(payer.pk.column)} IN ({ids_sql})"
+    )
+    params = [grid_id, method, reason, batch, actor_id, connection.ops.adapt_datetimefield_value(at), *ids_params]
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
         return cursor.rowcount

@@ -10,17 +10,15 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from taxservice.workdays.calendar import WorkCalendar
 from taxservice.workflow.cases import clocks
 from taxservice.workflow.cases.models import ClockName, Task
 
 CLOCK_LABELS = {
-    clocks.PROMISE: lambda: _("Promise to the taxpayer"),
-    ClockName.ACCEPTANCE: lambda: _("Acceptance"),
-    ClockName.HANDLING: lambda: _("Handling"),
-    ClockName.FEEDBACK: lambda: _("Feedback"),
+    clocks.PROMISE: gettext_lazy("Promise to the taxpayer"),
+    **dict(ClockName.choices),
 }
 
 
@@ -68,7 +66,7 @@ def deadline(task: Task, cal: WorkCalendar, now: dt.datetime) -> Deadline:
         seen.status,
         seen.due_at,
         countdown(seen.status, seen.left_seconds, cal),
-        str(CLOCK_LABELS[seen.clock]()),
+        str(CLOCK_LABELS[seen.clock]),
         seen.clock_status,
         countdown(seen.clock_status, seen.clock_left_seconds, cal),
         seen.clock_due_at,
@@ -96,20 +94,13 @@ class ClockRow:
     text: str
 
 
-def clock_rows(task: Task, cal: WorkCalendar | None = None) -> tuple[list[ClockRow], clocks.TaskClocks]:
+def clock_rows(task: Task, cal: WorkCalendar | None = None) -> list[ClockRow]:
     """The task page's clocks: the promise and each internal clock that has started."""
     cal = cal or WorkCalendar.load()
     now = timezone.now()
     derived = clocks.for_task(task, cal)
     rows = []
-    for name, clock in (
-        (clocks.PROMISE, derived.promise),
-        (ClockName.ACCEPTANCE, derived.acceptance),
-        (ClockName.HANDLING, derived.handling),
-        (ClockName.FEEDBACK, derived.feedback),
-    ):
-        if clock is None:
-            continue
+    for clock in (derived.promise, *derived.internal()):
         status = clock.status(cal, now)
         if status in ("met", "late"):
             text = (
@@ -120,5 +111,7 @@ def clock_rows(task: Task, cal: WorkCalendar | None = None) -> tuple[list[ClockR
             )
         else:
             text = countdown(status, clock.remaining_seconds(cal, now), cal)
-        rows.append(ClockRow(str(CLOCK_LABELS[name]()), clock.started_at, clock.due_at, clock.stopped_at, status, text))
-    return rows, derived
+        rows.append(
+            ClockRow(str(CLOCK_LABELS[clock.name]), clock.started_at, clock.due_at, clock.stopped_at, status, text)
+        )
+    return rows

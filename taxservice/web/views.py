@@ -239,7 +239,7 @@ def _render_task(
         messages.error(request, error_text(failed))
     # Approve and reject share one opinion box and sit side by side.
     steps_on_offer = {form.step for form in forms}
-    clock_table, _derived = clock_rows(task)  # one read of the log, already prefetched or not
+    clock_table = clock_rows(task)
     context = {
         "task": task,
         "clocks": clock_table,
