@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "taxservice.workflow.routing",
     "taxservice.workflow.ladder",  # the escalation ladder: reminder, 催办, 督办, 通报
     "taxservice.workflow.nearby",  # 就近办: door-to-door visits, materials collected at service points
+    "taxservice.workflow.fieldchecks",  # 实地核查: field checks on a task, with attachments
     "taxservice.demo",  # the demo city behind seed_demo: imports the core, the core never imports it
     "taxservice.api",
     "taxservice.ops",  # health, readiness, /metrics, request ids, the operations page
@@ -141,6 +142,13 @@ STORAGES = {
     },
 }
 
+# Uploaded files (field-check attachments) go through Django's storage API into this
+# folder. They are never served at MEDIA_URL: only permission-checked views hand them out.
+MEDIA_ROOT = Path(env_str("DJANGO_MEDIA_ROOT", str(VAR_DIR / "media")))
+MEDIA_URL = "media/"
+# The largest field-check attachment accepted, in bytes (10 MB by default).
+TAXSERVICE_FIELDCHECK_MAX_BYTES = env_int("TAXSERVICE_FIELDCHECK_MAX_BYTES", 10 * 1024 * 1024)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
@@ -176,6 +184,7 @@ SPECTACULAR_SETTINGS = {
         "ServiceGradeEnum": "taxservice.taxpayers.models.ServiceGrade",
         "VisitStateEnum": "taxservice.workflow.nearby.models.Visit.State",
         "CollectionStateEnum": "taxservice.workflow.nearby.models.Collection.State",
+        "FieldCheckResultEnum": "taxservice.workflow.fieldchecks.models.FieldCheck.Result",
     },
 }
 

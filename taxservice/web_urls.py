@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from taxservice.web import calendar, classification, inbox, ladder, nearby, views
+from taxservice.web import calendar, classification, fieldchecks, inbox, ladder, nearby, views
 
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
@@ -14,6 +14,12 @@ urlpatterns = [
     path("tasks/<int:task_id>/", views.task_detail, name="task_detail"),
     path("tasks/<int:task_id>/step/", views.task_step, name="task_step"),
     path("tasks/<int:task_id>/notes/", views.task_note, name="task_note"),
+    path("tasks/<int:task_id>/field-checks/", fieldchecks.field_check_record, name="field_check_record"),
+    path(
+        "field-check-attachments/<int:attachment_id>/",
+        fieldchecks.field_check_attachment,
+        name="field_check_attachment",
+    ),
     path("search/", views.search, name="search"),
     path("inbox/", inbox.inbox, name="inbox"),
     path("inbox/<int:notification_id>/read/", inbox.inbox_mark_read, name="inbox_mark_read"),

@@ -4,6 +4,7 @@ from rest_framework.routers import DefaultRouter
 from taxservice.api import (
     calendar_views,
     classification_views,
+    fieldcheck_views,
     grid_views,
     hub_views,
     inbox_views,
@@ -37,6 +38,14 @@ urlpatterns = [
         "calendar/recomputes/<int:run_id>/", calendar_views.RecomputeDetailView.as_view(), name="api-calendar-recompute"
     ),
     path("notices/", ladder_views.NoticeListView.as_view(), name="api-notices"),
+    path(
+        "tasks/<int:task_id>/field-checks/", fieldcheck_views.TaskFieldCheckListView.as_view(), name="api-field-checks"
+    ),
+    path(
+        "field-check-attachments/<int:attachment_id>/",
+        fieldcheck_views.FieldCheckAttachmentView.as_view(),
+        name="api-field-check-attachment",
+    ),
     path("classification/rules/", classification_views.RulesView.as_view(), name="api-classification-rules"),
     path("classification/runs/", classification_views.RunListView.as_view(), name="api-classification-runs"),
     path(

@@ -24,6 +24,7 @@ from taxservice.web.access import staff_page
 from taxservice.web.deadlines import clock_rows
 from taxservice.web.decisions import decision_records
 from taxservice.web.export import CASE_COLUMNS, export_response, task_columns, wants_xlsx
+from taxservice.web.fieldchecks import field_check_panel
 from taxservice.web.filters import CASE_FILTERS, MY_TASK_FILTERS, filters_parse
 from taxservice.web.forms import NoteForm, TransitionForm
 from taxservice.web.history import history_rows
@@ -250,6 +251,7 @@ def _render_task(
         "sent_back": sent_back(task=task),
         "notes": selectors.task_comments(task=task),
         "note_form": note_form or NoteForm(),
+        "field_checks": field_check_panel(staff=staff, task=task),
     }
     return render(request, "web/task_detail.html", context, status=status)
 

@@ -459,6 +459,7 @@ SYSTEM_LABELS = {
     "urge": _("Urged (催办)"),
     "supervise": _("Supervision notice (督办)"),
     "notice": _("Public notice (通报)"),
+    "field_check": _("Field check recorded"),  # fieldchecks.services.field_check_record
 }
 
 # For choice fields and the OpenAPI enum.
