@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import feedback, views
 
 app_name = "frontdesk"
 
@@ -12,4 +12,6 @@ urlpatterns = [
     path("cases/<int:case_id>/", views.consultation, name="case"),
     path("cases/<int:case_id>/summary/", views.consultation_summary, name="case_summary"),
     path("tasks/<int:task_id>/step/", views.counter_step, name="counter_step"),
+    path("feedback/", feedback.feedback_worklist, name="feedback"),
+    path("feedback/<int:task_id>/", feedback.feedback_give, name="feedback_give"),
 ]

@@ -112,6 +112,24 @@ can_apply_grid_rules = _rule(
 can_create_grid_tasks = _rule(
     "can_create_grid_tasks", {R.COORDINATOR, R.ADMIN}, _("Only coordinators and administrators create grid tasks.")
 )
+# The closing loop (docs/quality-loop.md): the taxpayer's rating and return visits are
+# recorded by those who take the taxpayer's contacts; quality inspectors draw and score the
+# weekly sample; supervisors and inspectors follow the rectifications.
+can_record_rating = _rule(
+    "can_record_rating",
+    {R.CLERK, R.INTEGRATOR, R.COORDINATOR, R.ADMIN},
+    _("Only front-desk clerks, coordinators and integrators record ratings and return visits."),
+)
+can_inspect_quality = _rule(
+    "can_inspect_quality",
+    {R.QUALITY_INSPECTOR, R.ADMIN},
+    _("Only quality inspectors draw and score the inspection sample."),
+)
+can_see_rectifications = _rule(
+    "can_see_rectifications",
+    {R.QUALITY_INSPECTOR, R.BRANCH_CHIEF, R.COORDINATOR, R.ADMIN},
+    _("Only quality inspectors, branch chiefs and coordinators see the rectification list."),
+)
 # Naming someone other than oneself as a task's holder.
 can_assign_others = _rule(
     "can_assign_others",

@@ -10,6 +10,7 @@ in-process (eager). Production switches only by environment variables:
 
 from pathlib import Path
 
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -53,6 +54,7 @@ INSTALLED_APPS = [
     "taxservice.workflow.routing",
     "taxservice.workflow.ladder",  # the escalation ladder: reminder, 催办, 督办, 通报
     "taxservice.workflow.nearby",  # 就近办: door-to-door visits, materials collected at service points
+    "taxservice.workflow.quality",  # the closing loop: ratings, return visits, inspection, rectification
     "taxservice.workflow.fieldchecks",  # 实地核查: field checks on a task, with attachments
     "taxservice.demo",  # the demo city behind seed_demo: imports the core, the core never imports it
     "taxservice.api",
@@ -240,6 +242,12 @@ CELERY_BEAT_SCHEDULE = {
         # scheduling.LADDER_SCAN: the escalation ladder's scan (idempotent; safe to overlap).
         "task": "taxservice.ladder.tasks.ladder_scan",
         "schedule": TAXSERVICE_LADDER_SCAN_SECONDS,
+    },
+    "quality-weekly-sample": {
+        # quality.tasks.INSPECTION_DRAW: last week's quality-inspection sample, Monday 07:00
+        # (idempotent: one inspection per week, a rerun returns it).
+        "task": "taxservice.quality.tasks.inspection_draw_weekly",
+        "schedule": crontab(minute=0, hour=7, day_of_week="mon"),
     },
 }
 

@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from taxservice.web import calendar, classification, fieldchecks, inbox, ladder, nearby, views
+from taxservice.web import calendar, classification, fieldchecks, inbox, ladder, nearby, quality, views
 
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
@@ -37,6 +37,18 @@ urlpatterns = [
         name="classification_restore",
     ),
     path("notices/", ladder.notices, name="notices"),
+    path("cases/<int:case_id>/quality/", quality.case_quality, name="case_quality"),
+    path("cases/<int:case_id>/rating/", quality.case_rate, name="case_rate"),
+    path("cases/<int:case_id>/return-visits/", quality.case_return_visit, name="case_return_visit"),
+    path("quality/", quality.inspections, name="quality_inspections"),
+    path("quality/draw/", quality.inspection_draw, name="quality_draw"),
+    path("quality/inspections/<int:inspection_id>/", quality.inspection_detail, name="quality_inspection"),
+    path(
+        "quality/inspections/<int:inspection_id>/tasks/<int:task_id>/",
+        quality.inspection_score,
+        name="quality_score",
+    ),
+    path("quality/rectifications/", quality.rectifications, name="quality_rectifications"),
     path("visits/", nearby.visits, name="visits"),
     path("collections/", nearby.collections, name="collections"),
     path("service-points/", nearby.service_points, name="service_points"),

@@ -10,6 +10,7 @@ from taxservice.api import (
     inbox_views,
     ladder_views,
     nearby_views,
+    quality_views,
     views,
 )
 
@@ -38,6 +39,19 @@ urlpatterns = [
         "calendar/recomputes/<int:run_id>/", calendar_views.RecomputeDetailView.as_view(), name="api-calendar-recompute"
     ),
     path("notices/", ladder_views.NoticeListView.as_view(), name="api-notices"),
+    path("cases/<str:case_id>/feedback/", quality_views.CaseFeedbackView.as_view(), name="api-case-feedback"),
+    path("cases/<str:case_id>/rating/", quality_views.CaseRatingView.as_view(), name="api-case-rating"),
+    path(
+        "cases/<str:case_id>/return-visits/", quality_views.CaseReturnVisitsView.as_view(), name="api-case-return-visits"
+    ),
+    path("inspections/", quality_views.InspectionListView.as_view(), name="api-inspections"),
+    path("inspections/<int:inspection_id>/", quality_views.InspectionDetailView.as_view(), name="api-inspection"),
+    path(
+        "inspections/<int:inspection_id>/results/",
+        quality_views.InspectionResultsView.as_view(),
+        name="api-inspection-results",
+    ),
+    path("rectifications/", quality_views.RectificationListView.as_view(), name="api-rectifications"),
     path(
         "tasks/<int:task_id>/field-checks/", fieldcheck_views.TaskFieldCheckListView.as_view(), name="api-field-checks"
     ),

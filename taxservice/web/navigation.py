@@ -16,10 +16,13 @@ from taxservice.workflow.nearby import policy as nearby_policy
 NAVIGATION: list[tuple[str, object, access.Rule | None]] = [
     ("home", _("Home"), None),
     ("frontdesk:consult", _("Front desk"), access.can_use_front_desk),
+    ("frontdesk:feedback", _("Feedback worklist"), access.can_use_front_desk),
     ("middle_office:queue", _("Middle office queue"), access.can_use_queue),
     ("middle_office:hub", _("Coordination hub"), access.can_use_hub),
     ("back_office:approvals", _("Approval queue"), access.can_use_approvals),
     ("notices", _("Notice list"), access.can_see_notices),
+    ("quality_inspections", _("Quality inspection"), access.can_inspect_quality),
+    ("quality_rectifications", _("Rectifications"), access.can_see_rectifications),
     ("my_tasks", _("My tasks"), None),
     ("case_list", _("Cases"), None),
     ("calendar", _("Calendar"), None),

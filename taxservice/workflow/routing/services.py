@@ -63,13 +63,22 @@ MERGEABLE_STATES = [*OPEN_STATES, TaskState.DONE]
 
 
 def task_intake(
-    *, actor: Staff | None, source: str, taxpayer: str, item: str, notes: str = "", batch: str = ""
+    *,
+    actor: Staff | None,
+    source: str,
+    taxpayer: str,
+    item: str,
+    notes: str = "",
+    batch: str = "",
+    merge: bool = True,
 ) -> tuple[Task, bool]:
     """Take a task in from another business line. Returns (task, merged).
 
     A taxpayer+item that already has an open task is merged into it (the intake is
-    linked, nothing new is created). A new task is screened at once: classified by the
-    routing rules and queued for its team, or flagged for the coordination post.
+    linked, nothing new is created), unless `merge` is False (a rectification is one task
+    per cause, however many the taxpayer has open). A new task is screened at once:
+    classified by the routing rules and queued for its team, or flagged for the
+    coordination post.
     """
     access.require(access.can_push_tasks, actor)
     errors = _intake_errors(source=source, taxpayer=taxpayer, item=item)
@@ -88,6 +97,8 @@ def task_intake(
             Task.objects.filter(taxpayer=taxpayer_obj, item=item_obj, state__in=MERGEABLE_STATES)
             .order_by("created_at", "id")
             .first()
+            if merge
+            else None
         )
         if existing is not None:
             TaskIntake.objects.create(
