@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import io
 import re
 from pathlib import Path
 
 import pytest
-from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from taxservice.errors import ActionForbidden, InvalidInput, NotFound, TransitionNotAllowed
 from taxservice.workflow.cases import services as task_services
@@ -104,7 +102,10 @@ class TestRecord:
 
     def test_the_history_row_is_labelled_as_a_field_check(self, org, back_task):
         assert services.FIELD_CHECK in transitions.SYSTEM_LABELS
-        assert str(transitions.label(services.FIELD_CHECK)) == "Field check recorded"
+        with translation.override("en"):
+            assert transitions.label(services.FIELD_CHECK) == "Field check recorded"
+        with translation.override("zh-hans"):
+            assert transitions.label(services.FIELD_CHECK) == "实地核查已记录"
 
     @pytest.mark.parametrize(
         ("field", "overrides"),
@@ -245,3 +246,203 @@ class TestWhoMayRecord:
         assert refused.value.code == "task_not_open"
         assert refused.value.status == 409
         assert not stored_files(media)
+
+
+# --- the task page -------------------------------------------------------------------------
+
+
+def form_data(**overrides):
+    data = {
+        "place": "高新区科技路 88 号",
+        "visited_on": timezone.localdate().isoformat(),
+        "result": "needs_follow_up",
+        "findings": "门牌与登记一致，需补充租赁合同。",
+    }
+    data.update(overrides)
+    return data
+
+
+class TestTaskPage:
+    def test_the_assignee_records_a_check_from_the_task_page_and_sees_it(self, client, org, back_task, media):
+        client.force_login(org.back_member.user)
+        page = client.get(f"/tasks/{back_task.pk}/").content.decode()
+        assert 'id="field-checks"' in page
+        assert 'enctype="multipart/form-data"' in page
+        response = client.post(
+            f"/tasks/{back_task.pk}/field-checks/",
+            {**form_data(), "staff": [org.back_member.pk], "files": [upload("现场.pdf", PDF)]},
+        )
+        assert response.status_code == 302
+        assert response["Location"].endswith(f"/tasks/{back_task.pk}/#field-checks")
+        check = FieldCheck.objects.get()
+        attachment = check.attachments.get()
+        page = client.get(f"/tasks/{back_task.pk}/").content.decode()
+        assert "高新区科技路 88 号" in page
+        assert "需补充租赁合同" in page
+        assert f'href="/field-check-attachments/{attachment.pk}/"' in page
+        assert "现场.pdf" in page
+        assert "实地核查已记录" in page  # the history row, in Chinese
+
+    def test_a_refusal_shows_the_form_again_with_what_was_typed(self, client, org, back_task, media):
+        client.force_login(org.back_member.user)
+        response = client.post(
+            f"/tasks/{back_task.pk}/field-checks/",
+            {**form_data(place="老城区解放路 1 号"), "files": [upload("报告.pdf", EXE)]},
+        )
+        assert response.status_code == 400
+        page = response.content.decode()
+        assert 'value="老城区解放路 1 号"' in page
+        assert "门牌与登记一致，需补充租赁合同。" in page
+        assert "报告.pdf" in page  # the message names the refused file
+        assert re.search(r'name="result" value="needs_follow_up"[^>]*checked', page)
+        assert not FieldCheck.objects.exists()
+        assert not stored_files(media)
+
+    def test_a_blank_findings_is_shown_on_its_input(self, client, org, back_task):
+        client.force_login(org.back_member.user)
+        response = client.post(f"/tasks/{back_task.pk}/field-checks/", form_data(findings=""))
+        assert response.status_code == 400
+        assert "field-error" in response.content.decode()
+        assert not FieldCheck.objects.exists()
+
+    def test_someone_who_may_not_record_sees_the_checks_but_no_form(self, client, org, back_task):
+        record(org.back_member, back_task)
+        colleague = org.back_member2
+        colleague.teams.add(org.basic)
+        client.force_login(colleague.user)
+        page = client.get(f"/tasks/{back_task.pk}/").content.decode()
+        assert "高新区科技路 88 号" in page
+        assert f'action="/tasks/{back_task.pk}/field-checks/"' not in page
+
+    def test_another_branchs_staff_cannot_post_a_check(self, client, org, back_task):
+        client.force_login(org.back_member2.user)
+        response = client.post(f"/tasks/{back_task.pk}/field-checks/", form_data())
+        assert response.status_code == 404
+        assert not FieldCheck.objects.exists()
+
+
+class TestDownload:
+    @pytest.fixture
+    def attachment(self, org, back_task):
+        return record(org.back_member, back_task, uploads=[upload("核查 记录.pdf", PDF)]).attachments.get()
+
+    def test_staff_who_see_the_task_download_the_file_as_an_attachment(self, client, org, attachment):
+        client.force_login(org.chief.user)
+        response = client.get(f"/field-check-attachments/{attachment.pk}/")
+        assert response.status_code == 200
+        assert b"".join(response.streaming_content) == PDF
+        assert response["Content-Type"] == "application/pdf"
+        assert response["X-Content-Type-Options"] == "nosniff"
+        assert response["Content-Disposition"].startswith("attachment;")
+        assert "filename*=utf-8''%E6%A0%B8%E6%9F%A5%20%E8%AE%B0%E5%BD%95.pdf" in response["Content-Disposition"]
+
+    def test_another_branchs_staff_get_404_as_for_a_file_that_does_not_exist(self, client, org, attachment):
+        for outsider in (org.back_member2, org.chief2):
+            client.force_login(outsider.user)
+            assert client.get(f"/field-check-attachments/{attachment.pk}/").status_code == 404
+            assert client.get(f"/field-check-attachments/{attachment.pk + 1000}/").status_code == 404
+
+    def test_media_is_not_served_at_a_public_url(self, client, org, attachment):
+        client.force_login(org.back_member.user)
+        assert client.get(f"/media/{attachment.file.name}").status_code == 404
+
+    def test_signed_out_visitors_go_to_the_login_page(self, client, attachment):
+        response = client.get(f"/field-check-attachments/{attachment.pk}/")
+        assert response.status_code == 302
+        assert "/login/" in response["Location"]
+
+
+# --- the API -------------------------------------------------------------------------------
+
+
+class TestApi:
+    def test_it_records_a_check_with_files_in_multipart_and_lists_it(self, api, org, back_task, media):
+        client = api(org.back_member)
+        url = f"/api/v1/tasks/{back_task.pk}/field-checks/"
+        response = client.post(
+            url,
+            {
+                **form_data(result="not_confirmed"),
+                "staff": [org.back_member.pk, org.chief.pk],
+                "files": [upload("a.pdf", PDF), upload("b.jpg", JPEG, "image/jpeg")],
+            },
+            format="multipart",
+        )
+        assert response.status_code == 201, response.content
+        body = response.json()
+        assert body["result"] == "not_confirmed"
+        assert sorted(person["id"] for person in body["staff"]) == sorted([org.back_member.pk, org.chief.pk])
+        assert [(row["name"], row["content_type"]) for row in body["attachments"]] == [
+            ("a.pdf", "application/pdf"),
+            ("b.jpg", "image/jpeg"),
+        ]
+        listing = client.get(url).json()
+        assert listing["count"] == 1
+        download = listing["results"][0]["attachments"][0]["download_url"]
+        assert download.endswith(f"/api/v1/field-check-attachments/{body['attachments'][0]['id']}/")
+        file_response = client.get(download)
+        assert file_response.status_code == 200
+        assert b"".join(file_response.streaming_content) == PDF
+        assert file_response["X-Content-Type-Options"] == "nosniff"
+
+    @pytest.mark.parametrize(
+        ("files", "code"),
+        [
+            ([("setup.pdf", EXE)], "attachment_type"),
+            ([("a.png", PNG)] * (services.MAX_ATTACHMENTS + 1), "too_many_attachments"),
+        ],
+    )
+    def test_refused_files_answer_400_with_a_code_and_store_nothing(self, api, org, back_task, media, files, code):
+        response = api(org.back_member).post(
+            f"/api/v1/tasks/{back_task.pk}/field-checks/",
+            {**form_data(), "files": [upload(name, content) for name, content in files]},
+            format="multipart",
+        )
+        assert response.status_code == 400
+        assert response.json()["code"] == code
+        assert "files" in response.json()["fields"]
+        assert not FieldCheck.objects.exists()
+        assert not stored_files(media)
+
+    def test_an_oversized_file_answers_attachment_too_large(self, api, org, back_task, media, settings):
+        settings.TAXSERVICE_FIELDCHECK_MAX_BYTES = 100
+        response = api(org.back_member).post(
+            f"/api/v1/tasks/{back_task.pk}/field-checks/",
+            {**form_data(), "files": [upload("big.pdf", PDF + b"x" * 200)]},
+            format="multipart",
+        )
+        assert (response.status_code, response.json()["code"]) == (400, "attachment_too_large")
+        assert not FieldCheck.objects.exists()
+        assert not stored_files(media)
+
+    def test_another_branch_gets_404_for_the_task_its_checks_and_its_files(self, api, org, back_task):
+        attachment = record(org.back_member, back_task, uploads=[upload("a.pdf", PDF)]).attachments.get()
+        outsider = api(org.chief2)
+        url = f"/api/v1/tasks/{back_task.pk}/field-checks/"
+        assert outsider.get(url).status_code == 404
+        assert outsider.post(url, form_data(), format="multipart").status_code == 404
+        assert outsider.get(f"/api/v1/field-check-attachments/{attachment.pk}/").status_code == 404
+        assert FieldCheck.objects.count() == 1
+
+    def test_a_colleague_who_does_not_hold_the_task_gets_403_and_a_closed_task_409(self, api, org, back_task):
+        colleague = org.back_member2
+        colleague.teams.add(org.basic)
+        url = f"/api/v1/tasks/{back_task.pk}/field-checks/"
+        response = api(colleague).post(url, form_data(), format="multipart")
+        assert (response.status_code, response.json()["code"]) == (403, "permission_denied")
+        step(org, back_task, "cancel", "chief", reason="纳税人撤回申请")
+        response = api(org.back_member).post(url, form_data(), format="multipart")
+        assert (response.status_code, response.json()["code"]) == (409, "task_not_open")
+
+    def test_the_schema_describes_the_endpoints_with_their_refusals(self, api, org):
+        schema = api(org.back_member).get("/api/schema/", HTTP_ACCEPT="application/json").json()
+        create = schema["paths"]["/api/v1/tasks/{task_id}/field-checks/"]["post"]
+        assert "multipart/form-data" in create["requestBody"]["content"]
+        assert {"201", "400", "403", "404", "409"} <= set(create["responses"])
+        listing = schema["paths"]["/api/v1/tasks/{task_id}/field-checks/"]["get"]
+        assert "PaginatedFieldCheckList" in str(listing["responses"]["200"])
+        download = schema["paths"]["/api/v1/field-check-attachments/{attachment_id}/"]["get"]
+        assert {"200", "404"} <= set(download["responses"])
+        assert "application/pdf" in download["responses"]["200"]["content"]
+        request_body = schema["components"]["schemas"]["FieldCheckCreateRequest"]["properties"]
+        assert request_body["files"]["items"]["format"] == "binary"

@@ -60,7 +60,10 @@ class FieldCheckForm(ServiceErrorsMixin, forms.Form):
         label=gettext_lazy("Who went"), coerce=int, required=False, widget=forms.CheckboxSelectMultiple
     )
     result = forms.ChoiceField(
-        label=gettext_lazy("Result"), choices=FieldCheck.Result.choices, required=False, widget=forms.RadioSelect
+        label=gettext_lazy("Result of the check"),
+        choices=FieldCheck.Result.choices,
+        required=False,
+        widget=forms.RadioSelect,
     )
     findings = forms.CharField(
         label=gettext_lazy("Findings"),

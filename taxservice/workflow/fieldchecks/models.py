@@ -54,7 +54,7 @@ class FieldCheck(AppendOnly):
     visited_on = models.DateField(_("visited on"))
     staff = models.ManyToManyField(Staff, verbose_name=_("who went"), related_name="+")
     findings = models.TextField(_("findings"), max_length=FINDINGS_MAX_CHARS)
-    result = models.CharField(_("result"), max_length=16, choices=Result.choices)
+    result = models.CharField(_("check result"), max_length=16, choices=Result.choices)
     recorded_by = models.ForeignKey(Staff, verbose_name=_("recorded by"), on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
     history = models.OneToOneField(

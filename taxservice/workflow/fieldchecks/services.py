@@ -83,7 +83,7 @@ def field_check_record(
     elif len(place) > PLACE_MAX_CHARS:
         errors["place"] = [_("At most %(n)s characters.") % {"n": PLACE_MAX_CHARS}]
     if visited_on is None:
-        errors["visited_on"] = [_("Give the day of the visit.")]
+        errors["visited_on"] = [_("Give the day of the check.")]
     elif visited_on > timezone.localdate():
         errors["visited_on"] = [_("A field check cannot be recorded for a day still to come.")]
     if not findings:
