@@ -22,11 +22,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from taxservice.errors import ActionForbidden
-from taxservice.org.models import Role, Staff, Team
+from taxservice.org.models import Delegation, Role, Staff, Team
 
 R = Role
 
@@ -36,6 +37,11 @@ API_ONLY = frozenset({R.INTEGRATOR})
 HANDLERS = frozenset({R.TEAM_MEMBER, R.EXPERT})
 SUPERVISORS = frozenset({R.COORDINATOR, R.BRANCH_CHIEF})
 WORKERS = HANDLERS | SUPERVISORS
+# Who decides approvals: a team lead the first step of a two-step approval (their own
+# teams' tasks), a branch chief or coordinator the last (workflow.cases.policy).
+APPROVERS = frozenset({R.TEAM_LEAD, R.BRANCH_CHIEF, R.COORDINATOR})
+# The decisions only a branch chief (or their deputy) takes at the final step.
+FINAL_APPROVERS = frozenset({R.BRANCH_CHIEF, R.COORDINATOR})
 
 
 @dataclass(frozen=True)
@@ -60,9 +66,6 @@ can_use_queue = _rule(
     "can_use_queue", {R.COORDINATOR, *HANDLERS, R.ADMIN}, _("Only coordinators and team members work the queues.")
 )
 can_use_hub = _rule("can_use_hub", {R.COORDINATOR, R.ADMIN}, _("Only coordinators use the coordination hub."))
-can_use_approvals = _rule(
-    "can_use_approvals", {R.BRANCH_CHIEF, R.COORDINATOR, R.ADMIN}, _("Only branch chiefs and coordinators approve.")
-)
 can_see_notices = _rule(
     "can_see_notices",
     {R.COORDINATOR, R.BRANCH_CHIEF, R.ADMIN},
@@ -165,6 +168,78 @@ can_see_grids = GridMembershipRule(
     refusal=_("Only grid staff, branch chiefs and coordinators see the grids."),
 )
 
+
+def acting_for(staff: Staff) -> tuple[Staff, ...]:
+    """The branch chiefs whose decisions `staff` may take now, as their deputy (org.Delegation:
+    running, not revoked). One query, cached on the instance."""
+    cached = getattr(staff, "_acting_for_cache", None)
+    if cached is None:
+        now = timezone.now()
+        rows = (
+            Delegation.objects.filter(deputy=staff, revoked_at__isnull=True, starts_at__lte=now, ends_at__gt=now)
+            .select_related("chief__home_branch")
+            .prefetch_related("chief__role_rows", "chief__teams")
+        )
+        cached = tuple(row.chief for row in rows if row.chief.has_role(R.BRANCH_CHIEF))
+        staff._acting_for_cache = cached  # type: ignore[attr-defined]  # a per-instance cache
+    return cached
+
+
+@dataclass(frozen=True)
+class DeputyRule(Rule):
+    """A rule whose roles admit, and so does deputising for a branch chief right now."""
+
+    def __call__(self, staff: Staff | None) -> bool:
+        return staff is not None and (staff.has_role(*self.roles) or bool(acting_for(staff)))
+
+
+can_use_approvals = DeputyRule(
+    name="can_use_approvals",
+    roles=frozenset({R.BRANCH_CHIEF, R.COORDINATOR, R.TEAM_LEAD, R.ADMIN}),
+    refusal=_("Only branch chiefs, their deputies, team leads and coordinators approve."),
+)
+# Naming a deputy: a branch chief for themselves; an administrator for any chief.
+can_delegate = _rule("can_delegate", {R.BRANCH_CHIEF, R.ADMIN}, _("Only branch chiefs name a deputy."))
+
+
+def coordination_team_ids(staff: Staff) -> frozenset[int]:
+    """The staff member's teams of the coordination kind (统筹团队): the branch chief's desk
+    is theirs too. Read from their teams (prefetched with the staff record)."""
+    return frozenset(team.pk for team in staff.teams.all() if team.kind == Team.Kind.COORDINATION)
+
+
+@dataclass(frozen=True)
+class DeskRule(Rule):
+    """A rule whose roles admit, and so does membership of a branch's coordination team."""
+
+    def __call__(self, staff: Staff | None) -> bool:
+        return staff is not None and (staff.has_role(*self.roles) or bool(coordination_team_ids(staff)))
+
+
+# The chief's desk (分局长统筹, back_office/desk): the branch's open work by team, person and
+# state, dispatch, reassign, rebalance, reminders. Branch chiefs and the coordination team
+# see their branch scope (`desk_branch_ids`); administrators every branch.
+can_use_desk = DeskRule(
+    name="can_use_desk",
+    roles=frozenset({R.BRANCH_CHIEF, R.ADMIN}),
+    refusal=_("Only branch chiefs, their branch's coordination team and administrators use the chief's desk."),
+)
+# Urging (催办) or supervising (督办) a task's holder: a branch chief or a coordinator of its scope.
+can_send_reminders = _rule(
+    "can_send_reminders",
+    {R.BRANCH_CHIEF, R.COORDINATOR, R.ADMIN},
+    _("Only branch chiefs and coordinators urge or supervise a task's holder."),
+)
+
+# Conflicts of interest (回避) and leave, custom teams: a branch chief for the staff and teams
+# of their branch scope (`may_manage_branch`), an administrator for any.
+can_declare_absences = _rule(
+    "can_declare_absences",
+    {R.BRANCH_CHIEF, R.ADMIN},
+    _("Only branch chiefs and administrators declare conflicts of interest and leave."),
+)
+can_add_teams = _rule("can_add_teams", {R.BRANCH_CHIEF, R.ADMIN}, _("Only branch chiefs and administrators add teams."))
+
 RULES: tuple[Rule, ...] = tuple(value for value in list(globals().values()) if isinstance(value, Rule))
 
 
@@ -249,6 +324,20 @@ def staff_branch_scope(staff: Staff) -> frozenset[int]:
         cached = frozenset(ids)
         staff._branch_scope_cache = cached  # type: ignore[attr-defined]  # a per-instance cache
     return cached
+
+
+def desk_branch_ids(staff: Staff) -> frozenset[int] | None:
+    """The branches whose work the chief's desk shows: the staff member's branch scope;
+    None (every branch) for administrators."""
+    return None if staff.sees_everything else staff_branch_scope(staff)
+
+
+def may_manage_branch(staff: Staff | None, branch_id: int) -> bool:
+    """Whether a chief or administrator acts on this branch's staff and teams (None is the
+    system): an administrator anywhere, a branch chief within their branch scope."""
+    if staff is None or staff.has_role(R.ADMIN):
+        return True
+    return staff.has_role(R.BRANCH_CHIEF) and branch_id in staff_branch_scope(staff)
 
 
 def _visibility_terms(staff: Staff) -> list[tuple[str, frozenset[int]]]:

@@ -175,10 +175,10 @@ def test_the_queue_takes_a_fixed_number_of_queries(client, org, open_case, djang
     client.force_login(org.member.user)
     # 12: ten for the queue, one for the top bar's unread-notification count, one for the
     # calendar's overrides (the countdowns).
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(13):
         response = client.get(reverse("middle_office:queue"))
     assert len(response.context["page"].object_list) == 25
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(13):
         response = client.get(reverse("middle_office:queue"), {"page": 2})
     assert len(response.context["page"].object_list) == 5
 

@@ -156,12 +156,12 @@ def test_the_case_list_takes_a_fixed_number_of_queries(client, org, open_case, d
     for _ in range(30):
         open_case("assisted", "immediate")
     client.force_login(org.clerk.user)
-    with django_assert_max_num_queries(9):
+    with django_assert_max_num_queries(10):
         response = client.get(reverse("case_list"))
     page = response.context["page"]
     assert len(page.object_list) == 25 and page.paginator.count == 30
     assert "未办结 2 / 共 2" in response.content.decode()
-    with django_assert_max_num_queries(9):
+    with django_assert_max_num_queries(10):
         response = client.get(reverse("case_list"), {"page": 2})
     assert len(response.context["page"].object_list) == 5
 

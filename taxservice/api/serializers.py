@@ -7,12 +7,17 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from taxservice.catalogue.models import HandlingList, Item
-from taxservice.org.models import Role, Staff, Team
+from taxservice.org.models import Role, Staff, Team, Tier
 from taxservice.taxpayers.grid_selectors import grade_of
 from taxservice.taxpayers.models import Taxpayer
 from taxservice.workdays.calendar import WorkCalendar
 from taxservice.workflow.cases import clocks, selectors, transitions
 from taxservice.workflow.cases.models import Case, Channel, Scenario, Task, TaskTransition
+from taxservice.workflow.routing.models import FILTER_NAMES, Chooser, Target
+
+# The longest free text the API accepts (notes, reasons, results, outcomes), in characters.
+# The model fields are TextFields; the API and the services bound them (docs/api-robustness.md).
+TEXT_MAX_LENGTH = 4000
 
 
 class TaxpayerSerializer(serializers.ModelSerializer):
@@ -147,6 +152,9 @@ class TaskSerializer(serializers.ModelSerializer):
             "deadline",
             "extension_requested_days",
             "extension_granted_days",
+            "parent",
+            "approval_step",
+            "sent_back",
             "result",
             "created_at",
             "available_transitions",
@@ -155,6 +163,9 @@ class TaskSerializer(serializers.ModelSerializer):
             "due_at": {"help_text": "The promise to the taxpayer (办理时限)."},
             "clock": {"help_text": "The internal clock that runs now; empty when none does."},
             "clock_due_at": {"help_text": "When the running internal clock is due."},
+            "parent": {"help_text": "For a sub-task (joint handling): the task it works for."},
+            "approval_step": {"help_text": "Awaiting approval: the step now waiting (1 .. the item's steps)."},
+            "sent_back": {"help_text": "Why an approver sent it back (`rejected`, `returned`); empty otherwise."},
         }
 
     @extend_schema_field(DeadlineSerializer)
@@ -245,7 +256,7 @@ class CaseSerializer(serializers.ModelSerializer):
 
 class RequestedItemSerializer(serializers.Serializer):
     item = serializers.CharField(max_length=16, help_text="A catalogue item code.")
-    note = serializers.CharField(required=False, allow_blank=True, default="")
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=TEXT_MAX_LENGTH)
 
 
 class CaseCreateSerializer(serializers.Serializer):
@@ -282,8 +293,8 @@ class CaseCreateSerializer(serializers.Serializer):
         help_text="A remote channel's own number (12366 call, 征纳互动 chat, 12345 ticket…); "
         "refused for visits (`reference_not_for_visit`).",
     )
-    notes = serializers.CharField(required=False, allow_blank=True, default="")
-    items = RequestedItemSerializer(many=True, allow_empty=True)
+    notes = serializers.CharField(required=False, allow_blank=True, default="", max_length=TEXT_MAX_LENGTH)
+    items = RequestedItemSerializer(many=True, allow_empty=True, max_length=100)
 
 
 class TransitionNameSerializer(serializers.Serializer):
@@ -301,6 +312,7 @@ class TransitionRequestBase(serializers.Serializer):
         required=False,
         allow_null=True,
         default=None,
+        max_length=32,
         help_text="Optional: the state the caller saw. A different current state answers 409.",
     )
 
@@ -376,7 +388,7 @@ class TaskIntakeSerializer(serializers.Serializer):
     source = serializers.CharField(max_length=24, help_text="risk | data_governance | business | grid | hotline_12345")
     taxpayer = serializers.CharField(max_length=64, help_text="The taxpayer's credit code.")
     item = serializers.CharField(max_length=16, help_text="A catalogue item code.")
-    notes = serializers.CharField(required=False, allow_blank=True, default="")
+    notes = serializers.CharField(required=False, allow_blank=True, default="", max_length=TEXT_MAX_LENGTH)
 
 
 class StaffSerializer(serializers.ModelSerializer):
@@ -416,11 +428,82 @@ class RoutingRuleSerializer(serializers.Serializer):
     updated_by = serializers.IntegerField(source="updated_by_id", read_only=True, allow_null=True)
 
 
+class StrictCharField(serializers.CharField):
+    """A JSON string only (DRF's CharField turns a number into text)."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON whole number only (DRF's IntegerField takes "3" and true)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """JSON true or false only (DRF's BooleanField takes "yes", 1, "on"…)."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+def _rule_choice(choices, *, blank: bool = True) -> serializers.ChoiceField:
+    return serializers.ChoiceField(choices=choices, required=False, allow_blank=blank, allow_null=blank)
+
+
+class RoutingRuleChangesSerializer(serializers.Serializer):
+    """The fields to change, each of its JSON type; absent fields keep their value.
+
+    Types and lengths are checked here (a list where a code belongs is a 400, not a 500);
+    `routing.services.rule_save` checks the rest (codes that exist, a new rule's name and target).
+    """
+
+    name = StrictCharField(required=False, max_length=100)
+    description = StrictCharField(required=False, allow_blank=True, allow_null=True, max_length=TEXT_MAX_LENGTH)
+    priority = StrictIntegerField(required=False, min_value=0, max_value=32767)
+    active = StrictBooleanField(required=False)
+    match_item = StrictCharField(
+        required=False, allow_blank=True, allow_null=True, max_length=16, help_text="An item code; null: any."
+    )
+    match_list = _rule_choice(HandlingList.choices)
+    match_tier = _rule_choice(Tier.choices)
+    match_moved_forward = StrictBooleanField(required=False, allow_null=True)
+    match_source = _rule_choice(Task.Source.choices)
+    match_classification = _rule_choice(Taxpayer.Classification.choices)
+    match_grade = _rule_choice(Taxpayer.Grade.choices)
+    match_district = StrictCharField(
+        required=False, allow_blank=True, allow_null=True, max_length=32, help_text="A district's code; null: any."
+    )
+    tier = _rule_choice(Tier.choices)
+    team_kind = _rule_choice(Team.Kind.choices)
+    target = _rule_choice(Target.choices, blank=False)
+    chooser = _rule_choice(Chooser.choices, blank=False)
+    auto_dispatch = StrictBooleanField(required=False)
+    filters = serializers.ListField(
+        child=serializers.ChoiceField(choices=FILTER_NAMES), required=False, max_length=len(FILTER_NAMES)
+    )
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return super().to_internal_value(data)
+
+
 class RoutingRuleWriteSerializer(serializers.Serializer):
     """Any subset of the rule's fields, and the reason for the change (required)."""
 
-    reason = serializers.CharField()
-    changes = serializers.DictField(help_text="field -> new value; item and district by code")
+    reason = serializers.CharField(max_length=TEXT_MAX_LENGTH)
+    changes = RoutingRuleChangesSerializer(help_text="field -> new value; item and district by code")
 
 
 class UploadBatchSerializer(serializers.Serializer):
@@ -482,6 +565,6 @@ class TaskNoteSerializer(serializers.Serializer):
 class TaskNoteRequestSerializer(serializers.Serializer):
     body = serializers.CharField(
         allow_blank=True,
-        help_text="The note (at most 4,000 characters: the service refuses more with `body_too_long`); "
-        "`@username` mentions tell those people.",
+        max_length=TEXT_MAX_LENGTH,
+        help_text="The note (at most 4,000 characters; more is a 400); `@username` mentions tell those people.",
     )

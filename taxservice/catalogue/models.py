@@ -59,6 +59,12 @@ class Item(models.Model):
     moved_forward = models.BooleanField(_("moved forward"), default=False)
     high_frequency = models.BooleanField(_("high frequency"), default=False)
     needs_approval = models.BooleanField(_("needs approval"), default=False)
+    approval_levels = models.PositiveSmallIntegerField(
+        _("approval steps"),
+        choices=[(1, _("Branch chief")), (2, _("Team lead, then branch chief"))],
+        default=1,
+        help_text=_("Where the item needs approval: how many steps, each recorded with its opinion."),
+    )
     active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -66,6 +72,9 @@ class Item(models.Model):
         verbose_name = _("catalogue item")
         verbose_name_plural = _("catalogue items")
         indexes = [models.Index(fields=["handling_list", "tier"])]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(approval_levels__in=[1, 2]), name="item_approval_levels_1_or_2")
+        ]
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"

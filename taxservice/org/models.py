@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -75,6 +76,8 @@ class Team(models.Model):
         HALL = "hall", _("Hall window team")
         # Grid.
         GRID = "grid", _("Grid service group")
+        # A city department's desk that takes sub-tasks of joint handling (一问联办).
+        DEPARTMENT = "department", _("Department desk")
 
     code = models.CharField(_("code"), max_length=48, unique=True)
     name = models.CharField(_("name"), max_length=100)
@@ -106,6 +109,9 @@ class Role(models.TextChoices):
     COORDINATOR = "coordinator", _("Middle-office coordinator")
     TEAM_MEMBER = "team_member", _("Team member")
     EXPERT = "expert", _("Expert")
+    # Leads one back-office team: the first step of a two-step approval (catalogue
+    # Item.approval_levels), for the tasks of the teams they belong to.
+    TEAM_LEAD = "team_lead", _("Team lead")
     BRANCH_CHIEF = "branch_chief", _("Branch chief")
     QUALITY_INSPECTOR = "quality_inspector", _("Quality inspector")
     ADMIN = "admin", _("Administrator")
@@ -171,3 +177,46 @@ class Staff(models.Model):
         return self.has_role(Role.COORDINATOR, Role.ADMIN, Role.QUALITY_INSPECTOR) or (
             self.home_branch.kind == Branch.Kind.CITY
         )
+
+
+class Delegation(models.Model):
+    """A branch chief's decisions handed to a named deputy while the chief is away (代理).
+
+    Time-bounded: the deputy may decide what the chief may decide (approvals, extension
+    requests) on the chief's branch's work from `starts_at` until `ends_at`, unless revoked
+    before. Every step the deputy takes records both names (the log's actor and
+    `on_behalf_of`). Rows are never deleted: revoking stamps who revoked it, when and why.
+    """
+
+    chief = models.ForeignKey(
+        Staff, verbose_name=_("branch chief"), on_delete=models.PROTECT, related_name="delegations_given"
+    )
+    deputy = models.ForeignKey(Staff, verbose_name=_("deputy"), on_delete=models.PROTECT, related_name="delegations")
+    starts_at = models.DateTimeField(_("from"))
+    ends_at = models.DateTimeField(_("until"))
+    reason = models.CharField(_("reason"), max_length=200)
+    created_by = models.ForeignKey(Staff, verbose_name=_("created by"), on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        Staff, verbose_name=_("revoked by"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    revoke_reason = models.CharField(_("reason for revoking"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-starts_at", "-id"]
+        verbose_name = _("delegation")
+        verbose_name_plural = _("delegations")
+        indexes = [models.Index(fields=["deputy", "ends_at"], name="delegation_deputy_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")), name="delegation_ends_after_start"
+            ),
+            models.CheckConstraint(condition=~models.Q(chief=models.F("deputy")), name="delegation_not_to_oneself"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.chief} → {self.deputy}"
+
+    def active_at(self, moment) -> bool:
+        return self.revoked_at is None and self.starts_at <= moment < self.ends_at

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.core.paginator import Page
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.http import HttpRequest
 from django.utils.translation import gettext
 
@@ -20,6 +20,8 @@ from taxservice.workflow.cases.models import OPEN_STATES, Case, Task, TaskState,
 from taxservice.workflow.cases.transitions import ONE_CLICK_STEPS
 
 PAGE_SIZE = 25
+# The approver's steps that send a task back to its holder (Task.sent_back says which).
+SENT_BACK_STEPS = ("reject", "send_back")
 
 
 def paginate(request: HttpRequest, queryset: QuerySet) -> Page:
@@ -63,15 +65,19 @@ class SentBack:
 
 
 def sent_back(*, task: Task) -> SentBack | None:
-    """The opinion the task was sent back with, while its latest step is that rejection."""
+    """The opinion the task was sent back with (rejected, or returned for more work), while
+    it is still sent back (`Task.sent_back`, cleared when the holder submits again)."""
+    if not task.sent_back:
+        return None
     row = (
-        with_latest_step(Task.objects.filter(pk=task.pk))
-        .values("last_step", "last_reason", "last_actor_name", "last_at")
+        TaskTransition.objects.filter(task=task, transition__in=SENT_BACK_STEPS)
+        .order_by("-at", "-id")
+        .values("reason", "actor__name", "at")
         .first()
     )
-    if row is None or row["last_step"] != "reject":
+    if row is None:
         return None
-    return SentBack(by=row["last_actor_name"] or "", at=row["last_at"], reason=row["last_reason"])
+    return SentBack(by=row["actor__name"] or "", at=row["at"], reason=row["reason"])
 
 
 def queue_for_staff(*, staff: Staff) -> QuerySet[Task]:
@@ -83,7 +89,31 @@ def queue_for_staff(*, staff: Staff) -> QuerySet[Task]:
 
 
 def awaiting_approval_for_staff(*, staff: Staff) -> QuerySet[Task]:
-    return selectors.task_list_for_staff(staff=staff).filter(state=TaskState.AWAITING_APPROVAL).order_by("due_at", "id")
+    """Work awaiting approval that the staff member may see, the most urgent first: the
+    running internal clock's due time, then the promise's (`clock_due_at`, `due_at`).
+
+    Each task carries `submitted_at`: when it was last submitted for approval (the time
+    waited runs from there), read in the same query as `with_latest_step` reads the last
+    step. The four-eyes reads are prefetched (`selectors.DECISION_PREFETCH`)."""
+    submitted = TaskTransition.objects.filter(task=OuterRef("pk"), transition="submit_for_approval").order_by(
+        "-at", "-id"
+    )
+    return (
+        selectors.task_list_for_staff(staff=staff)
+        .filter(state=TaskState.AWAITING_APPROVAL)
+        .annotate(submitted_at=Subquery(submitted.values("at")[:1]))
+        .prefetch_related(*selectors.DECISION_PREFETCH)
+        .order_by(F("clock_due_at").asc(nulls_last=True), "due_at", "id")
+    )
+
+
+def decidable_approvals_for_staff(*, staff: Staff) -> list[Task]:
+    """The tasks awaiting approval that `staff` may decide now (`approve` allowed for them:
+    state, step, four eyes, delegation), in `awaiting_approval_for_staff`'s order. The
+    four-eyes rule reads each task's log, so this reads the visible queue once (three
+    queries) and keeps the decidable rows."""
+    tasks = list(awaiting_approval_for_staff(staff=staff))
+    return [task for task in tasks if "approve" in selectors.allowed_transitions(staff=staff, task=task)]
 
 
 def extension_requests_for_staff(*, staff: Staff) -> QuerySet[Task]:
@@ -91,6 +121,7 @@ def extension_requests_for_staff(*, staff: Staff) -> QuerySet[Task]:
     return with_latest_step(
         selectors.task_list_for_staff(staff=staff)
         .filter(extension_requested_days__isnull=False, state__in=OPEN_STATES)
+        .prefetch_related(*selectors.DECISION_PREFETCH)
         .order_by("due_at", "id")
     )
 

@@ -248,10 +248,13 @@ def _render_task(
         "decisions": decision_records(task=task),
         "forms": forms,
         "approval_pair": {"approve", "reject"} <= steps_on_offer,
+        "send_back_on_offer": "send_back" in steps_on_offer,
         "sent_back": sent_back(task=task),
         "notes": selectors.task_comments(task=task),
         "note_form": note_form or NoteForm(),
         "field_checks": field_check_panel(staff=staff, task=task),
+        # 催办 / 督办 (back_office.views.task_reminder): a chief or coordinator, to whoever holds an open task.
+        "can_remind": access.can_send_reminders(staff) and task.assignee_id is not None and task.state in OPEN_STATES,
     }
     return render(request, "web/task_detail.html", context, status=status)
 

@@ -130,7 +130,11 @@ def _days_clock(cal: WorkCalendar, name: str, start: dt.datetime, days: int) -> 
     return Clock(name, start, due)
 
 
-def _promise(cal: WorkCalendar, item: Item, received_at: dt.datetime, transferred: bool) -> Clock:
+def _promise(
+    cal: WorkCalendar, item: Item, received_at: dt.datetime, transferred: bool, limit_days: int | None = None
+) -> Clock:
+    if limit_days:  # a sub-task's own time limit, set when it was opened
+        return _days_clock(cal, PROMISE, received_at, limit_days)
     if item.time_limit_hours:
         return Clock(PROMISE, received_at, cal.due_in_hours(received_at, item.time_limit_hours))
     days = item.time_limit_days
@@ -142,7 +146,8 @@ def _promise(cal: WorkCalendar, item: Item, received_at: dt.datetime, transferre
 def derive(*, item: Item, state: str, received_at: dt.datetime, log: Sequence[LogRow], cal: WorkCalendar) -> TaskClocks:
     """The clocks of a task with this item, in this state, received then, with this log."""
     transferred = any(row.transition == "transfer" for row in log) and item.is_immediate
-    clocks = TaskClocks(promise=_promise(cal, item, received_at, transferred))
+    limit_days = next((int(row.details["limit_days"]) for row in log[:1] if row.details.get("limit_days")), None)
+    clocks = TaskClocks(promise=_promise(cal, item, received_at, transferred, limit_days))
     handling_days = item.handling_limit_days or item.time_limit_days or item.transfer_limit_days
     pause_started: dt.datetime | None = None
 

@@ -190,12 +190,13 @@ def _is_immediate(task: Task) -> bool:
     return task.item.handling_list == HandlingList.IMMEDIATE
 
 
-def _needs_approval(task: Task) -> bool:
-    return task.item.needs_approval
+def needs_approval(task: Task) -> bool:
+    """The item needs approval; a sub-task's result does not: the parent's approval covers it."""
+    return task.item.needs_approval and task.parent_id is None
 
 
 def _needs_no_approval(task: Task) -> bool:
-    return not task.item.needs_approval
+    return not needs_approval(task)
 
 
 def _not_in_back_office(task: Task) -> bool:
@@ -213,6 +214,24 @@ def _extension_pending(task: Task) -> bool:
 # An extension is asked for while the work goes on, and decided whatever state the work is in
 # by then; neither moves the task.
 EXTENSION_REQUEST_STATES = [S.IN_PROGRESS, S.AWAITING_MATERIALS]
+
+
+class SentBack(models.TextChoices):
+    """Why an approver sent a task back to its holder (shown on lists, pages and the API
+    until the holder submits again)."""
+
+    NO = "", _("Not sent back")
+    REJECTED = "rejected", _("Rejected by the approver")
+    RETURNED = "returned", _("Returned for more work")
+
+
+def current_approval_step(task: Task) -> int:
+    """The approval step a task awaiting approval is at (1 for rows from before the steps)."""
+    return max(task.approval_step, 1)
+
+
+def _last_approval_step(task: Task) -> bool:
+    return current_approval_step(task) >= task.item.approval_levels
 
 
 class ClockName(models.TextChoices):
@@ -250,6 +269,16 @@ class Task(ConcurrentTransitionMixin, models.Model):
     )
     item = models.ForeignKey(Item, verbose_name=_("item"), on_delete=models.PROTECT, related_name="tasks")
     note = models.TextField(_("note"), blank=True)
+    # Joint handling (一问联办): a sub-task another team, branch or department works for
+    # this one. The parent cannot finish while a sub-task is open (services.task_transition).
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent task"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="subtasks",
+    )
     source = models.CharField(_("source"), max_length=24, choices=Source.choices, default=Source.FRONT_DESK)
     tier = models.CharField(_("tier"), max_length=8, choices=Tier.choices)
     team = models.ForeignKey(
@@ -286,6 +315,12 @@ class Task(ConcurrentTransitionMixin, models.Model):
     )
     extension_granted_days = models.PositiveSmallIntegerField(
         _("extensions granted (working days)"), default=0, editable=False
+    )
+    # Approval: the step now waiting for a decision (1 .. item.approval_levels; 0 when the
+    # task is not awaiting approval), and whether an approver sent it back.
+    approval_step = models.PositiveSmallIntegerField(_("approval step"), default=0, editable=False)
+    sent_back = models.CharField(
+        _("sent back"), max_length=8, choices=SentBack.choices, blank=True, default=SentBack.NO, editable=False
     )
     result = models.TextField(_("result"), blank=True, help_text=_("What the handler found or did."))
     feedback = models.TextField(
@@ -360,23 +395,37 @@ class Task(ConcurrentTransitionMixin, models.Model):
         self.team = team
         self.assignee = None
 
-    @transition(field=state, source=S.IN_PROGRESS, target=S.AWAITING_APPROVAL, conditions=[_needs_approval])
+    @transition(field=state, source=S.IN_PROGRESS, target=S.AWAITING_APPROVAL, conditions=[needs_approval])
     def submit_for_approval(self, *, result: str = "") -> None:
         if result:
             self.result = result
+        self.approval_step = 1
+        self.sent_back = SentBack.NO
 
-    @transition(field=state, source=S.AWAITING_APPROVAL, target=S.DONE)
-    def approve(self) -> None:
-        pass
+    @transition(field=state, source=S.AWAITING_APPROVAL, target=RETURN_VALUE(S.AWAITING_APPROVAL, S.DONE))
+    def approve(self) -> str:
+        # Multi-step approval: each step but the last hands the task to the next approver.
+        if not _last_approval_step(self):
+            self.approval_step = current_approval_step(self) + 1
+            return S.AWAITING_APPROVAL
+        self.approval_step = 0
+        return S.DONE
 
     @transition(field=state, source=S.AWAITING_APPROVAL, target=S.IN_PROGRESS)
     def reject(self) -> None:
-        pass
+        self.approval_step = 0
+        self.sent_back = SentBack.REJECTED
+
+    @transition(field=state, source=S.AWAITING_APPROVAL, target=S.IN_PROGRESS)
+    def send_back(self) -> None:
+        self.approval_step = 0
+        self.sent_back = SentBack.RETURNED
 
     @transition(field=state, source=S.IN_PROGRESS, target=S.DONE, conditions=[_needs_no_approval])
     def complete(self, *, result: str = "") -> None:
         if result:
             self.result = result
+        self.sent_back = SentBack.NO
 
     @transition(field=state, source=S.DONE, target=S.CLOSED)
     def give_feedback(self, *, result: str, channel: str) -> None:
@@ -387,6 +436,7 @@ class Task(ConcurrentTransitionMixin, models.Model):
     @transition(field=state, source=OPEN_STATES, target=S.CANCELLED)
     def cancel(self) -> None:
         self.extension_requested_days = None
+        self.approval_step = 0
 
     # --- extensions: the due times move by the days granted (clocks.refresh, from the log) ---
 
@@ -444,6 +494,17 @@ class TaskTransition(AppendOnly):
         related_name="+",
         help_text=_("Empty means the system (automation)."),
         db_index=False,  # transition_actor_idx, which leaves out the system's rows
+    )
+    # A deputy deciding for an absent branch chief (org.Delegation): the chief, and the
+    # names of both as they were, so the history reads "deputy, for chief".
+    on_behalf_of = models.ForeignKey(
+        Staff,
+        verbose_name=_("on behalf of"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
     reason = models.TextField(_("reason"), blank=True)

@@ -5,15 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django_fsm import can_proceed
 
 from taxservice import access
-from taxservice.org.models import Staff
+from taxservice.org.models import Delegation, Staff
 from taxservice.workflow.cases import policy, transitions
 from taxservice.workflow.cases.models import OPEN_STATES, Case, Task, TaskComment, TaskTransition
 
 TASK_RELATED = ("item", "taxpayer", "team", "assignee", "case")
+# What the four-eyes rule reads (policy.worked_on): prefetch it on lists of decisions.
+DECISION_PREFETCH = ("assignments", "transitions")
 
 
 def task_list_for_staff(*, staff: Staff) -> QuerySet[Task]:
@@ -24,6 +26,12 @@ def task_list_for_staff(*, staff: Staff) -> QuerySet[Task]:
 
 def task_get_for_staff(*, staff: Staff, task_id: int) -> Task | None:
     return task_list_for_staff(staff=staff).filter(pk=task_id).first()
+
+
+def subtasks_of(*, staff: Staff, task: Task) -> list[Task]:
+    """The task's sub-tasks (joint handling), oldest first. All of them: whoever may see
+    the parent sees what its sub-tasks came to, whichever team works them."""
+    return list(task.subtasks.select_related("team", "assignee").order_by("created_at", "id"))
 
 
 def task_history(*, task: Task) -> list[TaskTransition]:
@@ -103,3 +111,12 @@ def task_comments(*, task: Task) -> list[TaskComment]:
         .prefetch_related("mentions")
         .order_by("created_at", "id")
     )
+
+
+def delegations_for_staff(*, staff: Staff) -> QuerySet[Delegation]:
+    """The delegations the staff member gave or holds (administrators: every one), the
+    latest first, with both names."""
+    rows = Delegation.objects.select_related("chief", "deputy", "created_by", "revoked_by").order_by(
+        "-starts_at", "-id"
+    )
+    return rows if access.is_admin(staff) else rows.filter(Q(chief=staff) | Q(deputy=staff))

@@ -28,13 +28,14 @@ from taxservice.errors import (
     TransitionNotAllowed,
 )
 from taxservice.grids.models import ServicePoint
-from taxservice.org.models import Branch, Staff, Tier
+from taxservice.org.models import Branch, Staff, Team, Tier
 from taxservice.taxpayers.models import Taxpayer
 from taxservice.workdays.calendar import WorkCalendar
 from taxservice.workflow import sql
 from taxservice.workflow.cases import clocks, notifications, policy, transitions
 from taxservice.workflow.cases.assignments import LOAD_STATES, holder, staff_adjust_open_tasks
 from taxservice.workflow.cases.models import (
+    OPEN_STATES,
     REMOTE_CHANNELS,
     TERMINAL_STATES,
     Case,
@@ -274,10 +275,13 @@ def task_transition(
                 _("Someone else changed this task first: it is now “%(state)s”.") % {"state": task.get_state_display()}
             )
 
+        on_behalf_of = None
         if actor is not None:
             denial = policy.transition_denial(actor, task, name, assignee_id=assignee_id)
             if denial is not None:
                 raise ActionForbidden(denial.reason)
+            if policy.own_denial(actor, task, name, assignee_id=assignee_id) is not None:
+                on_behalf_of = policy.deputising_for(actor, task, name)
         assignee = (
             _resolve_assignee(task=task, actor=actor, assignee_id=assignee_id) if "assignee" in spec.inputs else None
         )
@@ -294,8 +298,12 @@ def task_transition(
                 raise TransitionNotAllowed(_("“%(name)s” is not allowed for this task.") % {"name": name})
             raise TransitionNotAllowed(str(condition.message), code=condition.code)
 
+        if spec.waits_for_subtasks:
+            _refuse_open_subtasks(task)
         step = spec.step(task, dataclasses.replace(values, assignee=assignee))
         log_details = {**step.details, **(details or {})}
+        if on_behalf_of is not None:
+            log_details["on_behalf_of_name"] = on_behalf_of.name
         from_state = task.state
         from_holder = holder(task)
         method(**step.kwargs)
@@ -318,6 +326,7 @@ def task_transition(
             from_state=from_state,
             to_state=task.state,
             actor=actor,
+            on_behalf_of=on_behalf_of,
             at=now,
             reason=values.reason,
             details=log_details,
@@ -333,6 +342,18 @@ def task_transition(
             _close_case_if_finished(case_id=task.case_id, actor=actor, last_task_id=task.pk, now=now)
         _schedule_follow_ups(task=task, from_state=from_state, transition_id=log.pk)
     return task
+
+
+def _refuse_open_subtasks(task: Task) -> None:
+    """A task cannot finish while one of its sub-tasks is open: Conflict naming them."""
+    open_ids = list(task.subtasks.filter(state__in=OPEN_STATES).order_by("id").values_list("pk", flat=True))
+    if open_ids:
+        names = [f"T{pk}" for pk in open_ids]
+        raise TransitionNotAllowed(
+            _("Sub-tasks still open: %(tasks)s. They must finish first.") % {"tasks": ", ".join(names)},
+            code="subtasks_open",
+            fields={"subtasks": names},
+        )
 
 
 def _record_assignment(*, task: Task, names_holder: bool, now: dt.datetime) -> None:
@@ -538,3 +559,95 @@ def task_comment_add(*, actor: Staff, task_id: int, body: str) -> TaskComment:
         comment.mentions.set(people)
         notifications.notify_mentioned(comment=comment, recipients=[p for p in people if p.pk != actor.pk])
     return comment
+
+
+# --- joint handling (一问联办): sub-tasks -----------------------------------------------------
+
+SUBTASK_TEAM_TIERS = frozenset({Tier.BACK, Tier.MIDDLE})
+SUBTASK_PARENT_STATES = frozenset({TaskState.ASSIGNED, TaskState.IN_PROGRESS, TaskState.AWAITING_MATERIALS})
+SUBTASK_MAX_DAYS = 60
+SUBTASK_NOTE_MAX = 2000
+
+
+def subtask_open(*, actor: Staff, parent_id: int, team_code: str, note: str, days: int | None = None) -> Task:
+    """Open a sub-task of task `parent_id` for another team: of the branch, of another branch,
+    or a city department's desk. It has its own team, dispatch (the robot picks someone in
+    that team), assignee, time limit (`days` working days; the item's handling limit by
+    default), history and result. The parent cannot complete or be submitted while it is
+    open. The parent's holder or a supervisor opens it; both histories record it."""
+    note = (note or "").strip()
+    team_code = (team_code or "").strip()
+    errors: dict[str, list[str]] = {}
+    if not note:
+        errors["note"] = [_("Say what the other team must do.")]
+    elif len(note) > SUBTASK_NOTE_MAX:
+        errors["note"] = [_("At most %(n)s characters.") % {"n": SUBTASK_NOTE_MAX}]
+    team = Team.objects.select_related("branch").filter(code=team_code).first() if team_code else None
+    if team is None:
+        errors["team"] = [_("Choose the team that takes the sub-task.")]
+    elif team.tier not in SUBTASK_TEAM_TIERS and team.kind != Team.Kind.DEPARTMENT:
+        errors["team"] = [_("Sub-tasks go to back-office teams or department desks.")]
+    if days is not None and not 1 <= days <= SUBTASK_MAX_DAYS:
+        errors["days"] = [_("Between 1 and %(n)s working days.") % {"n": SUBTASK_MAX_DAYS}]
+    if errors:
+        code = "note_required" if "note" in errors and not note else ("unknown_team" if "team" in errors else None)
+        raise InvalidInput(_("The sub-task was not opened."), code=code, fields=errors)
+    assert team is not None
+
+    with transaction.atomic():
+        parent = sql.tasks_for_update().select_related("item", "taxpayer", "team", "case").filter(pk=parent_id).first()
+        if parent is None or not access.can_see_task(actor, parent):
+            raise NotFound(_("No task %(id)s.") % {"id": parent_id})
+        denial = policy.subtask_denial(actor, parent)
+        if denial is not None:
+            raise ActionForbidden(denial.reason)
+        if parent.state not in SUBTASK_PARENT_STATES:
+            raise TransitionNotAllowed(
+                _("Sub-tasks are opened while the work is under way, not while the task is “%(state)s”.")
+                % {"state": parent.get_state_display()},
+                code="parent_not_in_progress",
+            )
+        if parent.team_id == team.pk:
+            raise InvalidInput(
+                _("The sub-task must go to another team."), code="same_team", fields={"team": [_("Same team.")]}
+            )
+        now = timezone.now()
+        limit = (
+            days or parent.item.handling_limit_days or parent.item.time_limit_days or parent.item.transfer_limit_days
+        )
+        sub = Task.objects.create(
+            parent=parent,
+            case=parent.case,
+            taxpayer=parent.taxpayer,
+            item=parent.item,
+            note=note,
+            source=parent.source,
+            tier=team.tier,
+            team=team,
+            state=TaskState.QUEUED,
+            auto_dispatch=True,
+            due_at=WorkCalendar.load().due_in_days(now, limit),
+            created_at=now,
+        )
+        TaskTransition.objects.create(
+            task=sub,
+            transition=transitions.RECEIVE,
+            from_state="",
+            to_state=TaskState.QUEUED,
+            actor=actor,
+            at=now,
+            details={"parent": parent.pk, "team": team.code, "limit_days": limit},
+        )
+        TaskTransition.objects.create(
+            task=parent,
+            transition=transitions.SUBTASK_OPEN,
+            from_state=parent.state,
+            to_state=parent.state,
+            actor=actor,
+            at=now,
+            reason=note,
+            details={"subtask": sub.pk, "team": team.code, "limit_days": limit},
+        )
+        clocks.refresh(sub)
+        scheduling.after_commit(scheduling.ROBOT_DISPATCH, sub.pk)
+    return sub

@@ -30,10 +30,10 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
-from taxservice.access import HANDLERS, SUPERVISORS, WORKERS, can_decide_extensions
+from taxservice.access import APPROVERS, HANDLERS, SUPERVISORS, WORKERS, can_decide_extensions
 from taxservice.errors import InvalidInput
 from taxservice.org.models import Role, Team
-from taxservice.workflow.cases.models import Channel, TaskTransition
+from taxservice.workflow.cases.models import Channel, TaskTransition, current_approval_step
 from taxservice.workflow.routing import engine
 
 if TYPE_CHECKING:
@@ -120,8 +120,13 @@ class Transition:
     holder_only: bool = False
     # Nobody but its holder (or a supervisor) may take it while someone holds the task.
     holder_or_supervisor: bool = False
-    # The actor may not decide on work they did themselves (four eyes).
+    # The actor may not decide on work they did themselves (four eyes): they never held
+    # the task, did its work, or decided an earlier step of this approval round.
     four_eyes: bool = False
+    # A decision a branch chief's deputy may take for them while a delegation runs.
+    delegable: bool = False
+    # Finishes the work: refused while a sub-task is open (code `subtasks_open`).
+    waits_for_subtasks: bool = False
     # Someone placed the task (a holder, a team): the hub's open alerts on it are settled.
     settles_alerts: bool = False
     condition: Condition | None = None
@@ -218,6 +223,11 @@ def _request_extension_step(task: Task, values: Values) -> Step:
     return Step({"days": days}, {"days": days, "due_at": task.due_at.isoformat()})
 
 
+def _approval_step(task: Task, values: Values) -> Step:
+    # The step decided and of how many, for the history (each step with its opinion).
+    return Step({}, {"step": current_approval_step(task), "of": task.item.approval_levels})
+
+
 def _decide_extension_step(task: Task, values: Values) -> Step:
     # The days decided on, in the log: clocks.derive adds granted days from these rows.
     return Step({}, {"days": task.extension_requested_days})
@@ -291,6 +301,7 @@ TRANSITIONS: dict[str, Transition] = {
             roles=WORKERS,
             inputs={"result": Input(required=True, missing=_("Record what was done."), prefill="result")},
             holder_only=True,
+            waits_for_subtasks=True,
             condition=Condition("needs_approval", _("This item needs approval: submit it for approval instead.")),
             build=_result_step,
         ),
@@ -304,25 +315,40 @@ TRANSITIONS: dict[str, Transition] = {
                 )
             },
             holder_only=True,
+            waits_for_subtasks=True,
             condition=Condition("needs_no_approval", _("This item needs no approval: complete it instead.")),
             build=_result_step,
         ),
         Transition(
             "approve",
             _("Approve"),
-            roles=frozenset({R.BRANCH_CHIEF, R.COORDINATOR}),
+            roles=APPROVERS,
             inputs={"reason": Input(label=_("Opinion"))},
             four_eyes=True,
+            delegable=True,
             notify=gettext_noop("Task T%(task)s (%(item)s) was approved."),
+            build=_approval_step,
         ),
         Transition(
             "reject",
             _("Reject"),
-            roles=frozenset({R.BRANCH_CHIEF, R.COORDINATOR}),
+            roles=APPROVERS,
             inputs={"reason": Input(required=True, label=_("Opinion"))},
             four_eyes=True,
-            notify=gettext_noop("Task T%(task)s (%(item)s) was sent back by the approver: %(reason)s"),
+            delegable=True,
+            notify=gettext_noop("Task T%(task)s (%(item)s) was rejected by the approver: %(reason)s"),
             danger=True,
+            build=_approval_step,
+        ),
+        Transition(
+            "send_back",
+            _("Return for more work"),
+            roles=APPROVERS,
+            inputs={"reason": Input(required=True, label=_("What is missing"))},
+            four_eyes=True,
+            delegable=True,
+            notify=gettext_noop("Task T%(task)s (%(item)s) was returned for more work: %(reason)s"),
+            build=_approval_step,
         ),
         Transition(
             "give_feedback",
@@ -378,6 +404,7 @@ TRANSITIONS: dict[str, Transition] = {
             roles=can_decide_extensions.roles,
             inputs={"reason": Input(label=_("Opinion"))},
             four_eyes=True,
+            delegable=True,
             condition=Condition("no_extension_pending", _("No extension is waiting for a decision.")),
             notify=gettext_noop("Task T%(task)s (%(item)s): the extension was granted."),
             build=_decide_extension_step,
@@ -388,6 +415,7 @@ TRANSITIONS: dict[str, Transition] = {
             roles=can_decide_extensions.roles,
             inputs={"reason": Input(required=True, label=_("Opinion"))},
             four_eyes=True,
+            delegable=True,
             condition=Condition("no_extension_pending", _("No extension is waiting for a decision.")),
             notify=gettext_noop("Task T%(task)s (%(item)s): the extension was refused: %(reason)s"),
             danger=True,
@@ -452,6 +480,8 @@ RECEIVE_LABEL = _("Receive")
 # Rows the system writes into a task's history that are not transitions anyone makes: a
 # recomputation of its due times, and the escalation ladder's steps.
 RECOMPUTE_DUE = "recompute_due"
+# On the parent's history: a sub-task was opened for another team (details: subtask, team).
+SUBTASK_OPEN = "open_subtask"
 SYSTEM_LABELS = {
     RECEIVE: RECEIVE_LABEL,
     RECOMPUTE_DUE: _("Due times recomputed"),
