@@ -2,7 +2,8 @@
 
 from django.urls import include, path
 
-from taxservice.web import calendar, classification, fieldchecks, inbox, ladder, nearby, quality, views
+from taxservice.web import calendar, classification, fieldchecks, inbox, ladder, nearby, quality, subtasks, views
+from taxservice.web import tokens as api_tokens
 
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
@@ -15,12 +16,20 @@ urlpatterns = [
     path("tasks/<int:task_id>/step/", views.task_step, name="task_step"),
     path("tasks/<int:task_id>/notes/", views.task_note, name="task_note"),
     path("tasks/<int:task_id>/field-checks/", fieldchecks.field_check_record, name="field_check_record"),
+    path("tasks/<int:task_id>/subtasks/", subtasks.subtask_open, name="subtask_open"),
     path(
         "field-check-attachments/<int:attachment_id>/",
         fieldchecks.field_check_attachment,
         name="field_check_attachment",
     ),
     path("search/", views.search, name="search"),
+    path("staff/<int:staff_id>/absences/", absences.absences, name="staff_absences"),
+    path(
+        "staff/<int:staff_id>/absences/<str:kind>/<int:row_id>/withdraw/",
+        absences.absence_withdraw,
+        name="staff_absence_withdraw",
+    ),
+    path("teams/", teams.teams_page, name="teams"),
     path("inbox/", inbox.inbox, name="inbox"),
     path("inbox/<int:notification_id>/read/", inbox.inbox_mark_read, name="inbox_mark_read"),
     path("inbox/read-all/", inbox.inbox_mark_all_read, name="inbox_mark_all_read"),
@@ -37,6 +46,8 @@ urlpatterns = [
         name="classification_restore",
     ),
     path("notices/", ladder.notices, name="notices"),
+    path("api-tokens/", api_tokens.tokens_page, name="api_tokens"),
+    path("api-tokens/<int:token_id>/revoke/", api_tokens.token_revoke_view, name="api_token_revoke"),
     path("cases/<int:case_id>/quality/", quality.case_quality, name="case_quality"),
     path("cases/<int:case_id>/rating/", quality.case_rate, name="case_rate"),
     path("cases/<int:case_id>/return-visits/", quality.case_return_visit, name="case_return_visit"),

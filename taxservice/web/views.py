@@ -40,6 +40,7 @@ from taxservice.web.queries import (
 )
 from taxservice.web.redirects import safe_next
 from taxservice.web.sorting import CASE_SORTS, TASK_SORTS, sort_parse
+from taxservice.web.subtasks import subtask_panel
 from taxservice.workflow.cases import selectors, services, transitions
 from taxservice.workflow.cases.models import OPEN_STATES, Task
 
@@ -253,6 +254,7 @@ def _render_task(
         "notes": selectors.task_comments(task=task),
         "note_form": note_form or NoteForm(),
         "field_checks": field_check_panel(staff=staff, task=task),
+        "subtasks": subtask_panel(staff=staff, task=task),
         # 催办 / 督办 (back_office.views.task_reminder): a chief or coordinator, to whoever holds an open task.
         "can_remind": access.can_send_reminders(staff) and task.assignee_id is not None and task.state in OPEN_STATES,
     }
