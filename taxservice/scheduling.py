@@ -37,6 +37,8 @@ LADDER_SCAN = "taxservice.ladder.tasks.ladder_scan"
 PROCESS_GRID_IMPORT = "taxservice.grids.tasks.process_grid_import"
 # Recompute every taxpayer's category and service grade (one ClassificationRun row).
 CLASSIFY_TAXPAYERS = "taxservice.taxpayers.tasks.classify_taxpayers"
+# Delete the Idempotency-Key records past their 24 hours (taxservice/idempotency).
+IDEMPOTENCY_PURGE = "taxservice.idempotency.tasks.idempotency_purge"
 
 
 def _task(name: str):  # a Celery task

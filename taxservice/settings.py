@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "taxservice.demo",  # the demo city behind seed_demo: imports the core, the core never imports it
     "taxservice.api",
     "taxservice.ops",  # health, readiness, /metrics, request ids, the operations page
+    "taxservice.idempotency",  # Idempotency-Key on API POSTs: the stored answers (docs/api-robustness.md)
     # Tier apps and metrics.
     "frontdesk",
     "middle_office",
@@ -74,9 +75,15 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "taxservice.middleware.ChosenLanguageMiddleware",
+    # /api/: NUL bytes (400) and bodies over TAXSERVICE_API_MAX_BODY_BYTES (413) refused unread.
+    "taxservice.api.middleware.ApiInputGuardMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Idempotency-Key on POST /api/v1/: store the first answer, replay it to retries.
+    "taxservice.idempotency.middleware.IdempotencyMiddleware",
+    # A lost database connection: a read is retried once, a write answers 503 (never 500).
+    "taxservice.api.middleware.DatabaseHealthMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -105,6 +112,9 @@ WSGI_APPLICATION = "taxservice.wsgi.application"
 
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'taxservice.sqlite3'}")
 DATABASES = {"default": database_from_url(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0))}
+# A persistent connection (DB_CONN_MAX_AGE) is checked before a request reuses it, so one
+# the server dropped is replaced instead of failing the request.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Wait for the writer instead of failing with "database is locked" at once.
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
@@ -162,6 +172,12 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "taxservice.api.errors.exception_handler",
+    # JSON bounded in size and depth, no NUL (taxservice/api/parsers.py); forms and uploads as DRF's.
+    "DEFAULT_PARSER_CLASSES": [
+        "taxservice.api.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "taxservice API",
@@ -173,6 +189,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "taxservice.idempotency.schema.document_idempotency_key",  # the Idempotency-Key header on POSTs
+    ],
     "ENUM_NAME_OVERRIDES": {
         "TaskStateEnum": "taxservice.workflow.cases.models.TaskState",
         "CaseStateEnum": "taxservice.workflow.cases.models.Case.State",
@@ -242,6 +262,11 @@ CELERY_BEAT_SCHEDULE = {
         # scheduling.LADDER_SCAN: the escalation ladder's scan (idempotent; safe to overlap).
         "task": "taxservice.ladder.tasks.ladder_scan",
         "schedule": TAXSERVICE_LADDER_SCAN_SECONDS,
+    },
+    "idempotency-purge": {
+        # scheduling.IDEMPOTENCY_PURGE: delete the Idempotency-Key records past their 24 hours.
+        "task": "taxservice.idempotency.tasks.idempotency_purge",
+        "schedule": 3600,
     },
     "quality-weekly-sample": {
         # quality.tasks.INSPECTION_DRAW: last week's quality-inspection sample, Monday 07:00
@@ -313,3 +338,13 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Beat writes the sweep's last_run_at after every send (not every 3 minutes), so the
 # operations page and beat's healthcheck see it on time: one small write a minute.
 CELERY_BEAT_SYNC_EVERY = 1
+
+# --- API robustness (docs/api-robustness.md) -----------------------------------------------
+# The largest JSON or form body the API reads, in bytes (413 `body_too_large` above it).
+# File uploads (multipart) have their own limits.
+TAXSERVICE_API_MAX_BODY_BYTES = env_int("TAXSERVICE_API_MAX_BODY_BYTES", 1024 * 1024)
+# Idempotency-Key: how long an answer is replayed; how long a retry waits for the first
+# request to finish (then 409); after how long an unfinished first request counts as dead.
+TAXSERVICE_IDEMPOTENCY_HOURS = env_int("TAXSERVICE_IDEMPOTENCY_HOURS", 24)
+TAXSERVICE_IDEMPOTENCY_WAIT_SECONDS = env_int("TAXSERVICE_IDEMPOTENCY_WAIT_SECONDS", 30)
+TAXSERVICE_IDEMPOTENCY_STALE_SECONDS = env_int("TAXSERVICE_IDEMPOTENCY_STALE_SECONDS", 300)

@@ -10,6 +10,13 @@ from taxservice.api.docs import ApiDocsView
 admin.site.site_header = _("Tax Service Collaboration Platform administration")
 admin.site.site_title = _("Tax Service Collaboration Platform administration")
 
+# Under /api/ these answer JSON with `code` and `detail`; elsewhere the usual pages
+# (a lost database connection: 503 with Retry-After). taxservice/api/errors.py.
+handler400 = "taxservice.api.errors.bad_request"
+handler403 = "taxservice.api.errors.permission_denied"
+handler404 = "taxservice.api.errors.not_found"
+handler500 = "taxservice.api.errors.server_error"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -61,18 +62,30 @@ class RoutingRuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         data = s.RoutingRuleWriteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         rule = hub_services.rule_save(
-            actor=request_staff(request), changes=data.validated_data["changes"], reason=data.validated_data["reason"]
+            actor=request_staff(request),
+            changes=dict(data.validated_data["changes"]),
+            reason=data.validated_data["reason"],
         )
         return Response(s.RoutingRuleSerializer(rule).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=s.RoutingRuleWriteSerializer, responses={200: s.RoutingRuleSerializer})
+    @extend_schema(
+        request=s.RoutingRuleWriteSerializer,
+        responses={200: s.RoutingRuleSerializer},
+        description="Change a rule. An empty `changes` answers 400 `nothing_to_change` and writes no version.",
+    )
     def partial_update(self, request, pk=None):
         data = s.RoutingRuleWriteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        if not data.validated_data["changes"]:
+            raise InvalidInput(
+                _("Nothing to change: name at least one field in `changes`."),
+                code="nothing_to_change",
+                fields={"changes": [_("Name at least one field.")]},
+            )
         rule = hub_services.rule_save(
             actor=request_staff(request),
             rule_id=int(pk),
-            changes=data.validated_data["changes"],
+            changes=dict(data.validated_data["changes"]),
             reason=data.validated_data["reason"],
         )
         return Response(s.RoutingRuleSerializer(rule).data)

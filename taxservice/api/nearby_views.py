@@ -66,12 +66,14 @@ class VisitCreateSerializer(serializers.Serializer):
 
 class VisitRecordSerializer(serializers.Serializer):
     outcome = serializers.CharField(
-        help_text="What came of the visit (required: `outcome_required`).", allow_blank=True
+        help_text="What came of the visit (required: `outcome_required`).", allow_blank=True, max_length=4000
     )
 
 
 class VisitCancelSerializer(serializers.Serializer):
-    reason = serializers.CharField(help_text="Why the visit is cancelled (`reason_required`).", allow_blank=True)
+    reason = serializers.CharField(
+        help_text="Why the visit is cancelled (`reason_required`).", allow_blank=True, max_length=500
+    )
 
 
 class CollectionStepSerializer(serializers.ModelSerializer):
@@ -113,7 +115,7 @@ class CollectionCreateSerializer(serializers.Serializer):
         default="",
         help_text="The handling team's code; the task's team when left out (`team_required` when neither).",
     )
-    materials = serializers.CharField()
+    materials = serializers.CharField(max_length=2000)
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 

@@ -1,5 +1,4 @@
 from django.urls import path
-from rest_framework.routers import DefaultRouter
 
 from taxservice.api import (
     calendar_views,
@@ -13,8 +12,9 @@ from taxservice.api import (
     quality_views,
     views,
 )
+from taxservice.api.routers import ApiRouter  # also registers the `id` path converter
 
-router = DefaultRouter()
+router = ApiRouter()
 router.register("taxpayers", grid_views.TaxpayerWithGridViewSet, basename="taxpayer")
 router.register("catalogue/items", views.ItemViewSet, basename="item")
 router.register("cases", views.CaseViewSet, basename="case")
@@ -36,7 +36,7 @@ urlpatterns = [
     path("calendar/overrides/", calendar_views.OverrideListView.as_view(), name="api-calendar-overrides"),
     path("calendar/overrides/<str:date>/", calendar_views.OverrideDetailView.as_view(), name="api-calendar-override"),
     path(
-        "calendar/recomputes/<int:run_id>/", calendar_views.RecomputeDetailView.as_view(), name="api-calendar-recompute"
+        "calendar/recomputes/<id:run_id>/", calendar_views.RecomputeDetailView.as_view(), name="api-calendar-recompute"
     ),
     path("notices/", ladder_views.NoticeListView.as_view(), name="api-notices"),
     path("cases/<str:case_id>/feedback/", quality_views.CaseFeedbackView.as_view(), name="api-case-feedback"),
@@ -63,7 +63,7 @@ urlpatterns = [
     path("classification/rules/", classification_views.RulesView.as_view(), name="api-classification-rules"),
     path("classification/runs/", classification_views.RunListView.as_view(), name="api-classification-runs"),
     path(
-        "classification/runs/<int:run_id>/",
+        "classification/runs/<id:run_id>/",
         classification_views.RunDetailView.as_view(),
         name="api-classification-run",
     ),

@@ -135,6 +135,10 @@ def _narrowed(qs: QuerySet[Task], *, filters: dict, clock: Clock, skip: str = ""
     return qs
 
 
+# A century: a larger age would reach before year 1 (OverflowError) and means nothing.
+MAX_OLDER_THAN_HOURS = 100 * 366 * 24
+
+
 def clean_hub_filters(params: Mapping[str, str]) -> dict:
     """The hub list's filters from query parameters (a QueryDict or a dict of strings).
 
@@ -169,13 +173,17 @@ def clean_hub_filters(params: Mapping[str, str]) -> dict:
             filters["older_than_hours"] = int(params["older_than_hours"])
         except ValueError:
             raise ValueError("older_than_hours must be a whole number") from None
-        if filters["older_than_hours"] < 0:
-            raise ValueError("older_than_hours must not be negative")
+        if not 0 <= filters["older_than_hours"] <= MAX_OLDER_THAN_HOURS:
+            raise ValueError(f"older_than_hours must be from 0 to {MAX_OLDER_THAN_HOURS}")
     if params.get("due_before"):
         moment = parse_datetime(params["due_before"])
         if moment is None:
             raise ValueError("due_before must be an ISO date-time")
         filters["due_before"] = timezone.make_aware(moment) if timezone.is_naive(moment) else moment
+        try:
+            filters["due_before"].astimezone(dt.UTC)  # as the database compares it
+        except OverflowError:
+            raise ValueError("due_before is out of range") from None
     return filters
 
 
