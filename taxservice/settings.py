@@ -8,9 +8,11 @@ in-process (eager). Production switches only by environment variables:
 - TAXSERVICE_PRODUCTION=true         hardened settings; DJANGO_SECRET_KEY becomes required
 """
 
+import datetime as dt
 from pathlib import Path
 
 from celery.schedules import crontab
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -21,13 +23,22 @@ VAR_DIR = Path(env_str("TAXSERVICE_VAR_DIR", str(BASE_DIR / "var")))
 
 PRODUCTION = env_bool("TAXSERVICE_PRODUCTION", False)
 
+# The public development key: only ever used with DEBUG on (docs/security.md).
+DEVELOPMENT_SECRET_KEY = "insecure-dev-key-only-for-the-embedded-setup"  # noqa: S105
+SECRET_KEY_MIN_LENGTH = 50
 SECRET_KEY = env_str("DJANGO_SECRET_KEY")
 if not SECRET_KEY:
     if PRODUCTION:
         raise ImproperlyConfigured("DJANGO_SECRET_KEY is required when TAXSERVICE_PRODUCTION=true")
-    SECRET_KEY = "insecure-dev-key-only-for-the-embedded-setup"  # noqa: S105
+    SECRET_KEY = DEVELOPMENT_SECRET_KEY
+if PRODUCTION and len(SECRET_KEY) < SECRET_KEY_MIN_LENGTH:
+    raise ImproperlyConfigured(
+        f"DJANGO_SECRET_KEY must be at least {SECRET_KEY_MIN_LENGTH} characters when TAXSERVICE_PRODUCTION=true"
+    )
 
 DEBUG = env_bool("DJANGO_DEBUG", not PRODUCTION)
+if not DEBUG and SECRET_KEY == DEVELOPMENT_SECRET_KEY:
+    raise ImproperlyConfigured("DJANGO_DEBUG is off, so DJANGO_SECRET_KEY must be set: the development key is public")
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
@@ -39,7 +50,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "axes",  # sign-in lockout after repeated failures (taxservice/signin, docs/security.md)
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served from our own static files, no CDN
@@ -59,6 +70,7 @@ INSTALLED_APPS = [
     "taxservice.demo",  # the demo city behind seed_demo: imports the core, the core never imports it
     "taxservice.api",
     "taxservice.ops",  # health, readiness, /metrics, request ids, the operations page
+    "taxservice.signin",  # sign-in trail, lockout page, API tokens and the API rate limit
     "taxservice.idempotency",  # Idempotency-Key on API POSTs: the stored answers (docs/api-robustness.md)
     # Tier apps and metrics.
     "frontdesk",
@@ -86,6 +98,9 @@ MIDDLEWARE = [
     "taxservice.api.middleware.DatabaseHealthMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",  # the Content-Security-Policy header (CONTENT_SECURITY_POLICY)
+    # Last: turns a locked-out sign-in into the lockout page (taxservice/signin/lockout.py).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "taxservice.urls"
@@ -131,6 +146,32 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
+# --- Sign-in (taxservice/signin, docs/security.md) -------------------------------------------
+# django-axes checks every sign-in first: after AXES_FAILURE_LIMIT failures for one account,
+# or from one address (each counted on its own), signing in is locked for the cool-off.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("TAXSERVICE_LOCKOUT_FAILURES", 5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("TAXSERVICE_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+# A try while locked does not extend the lock: it ends the cool-off after the lock began.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "taxservice.signin.lockout.locked_out"
+AXES_CLIENT_IP_CALLABLE = "taxservice.signin.addresses.client_ip"
+AXES_SENSITIVE_PARAMETERS = ["password", "csrfmiddlewaretoken"]
+AXES_VERBOSE = False
+# Reverse proxies in front that append to X-Forwarded-For (the deploy's TLS proxy: 1).
+TAXSERVICE_TRUSTED_PROXIES = env_int("TAXSERVICE_TRUSTED_PROXIES", 1 if PRODUCTION else 0)
+# A web session ends when the browser closes, and at the latest after a working day.
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_AGE = env_int("TAXSERVICE_SESSION_HOURS", 10) * 3600
+# API tokens: days until a new token expires; requests a minute per token or user.
+TAXSERVICE_API_TOKEN_DAYS = env_int("TAXSERVICE_API_TOKEN_DAYS", 90)
+TAXSERVICE_API_RATE = env_int("TAXSERVICE_API_RATE", 600)
+
 # Simplified Chinese by default; source strings are English.
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
@@ -163,9 +204,11 @@ TAXSERVICE_FIELDCHECK_MAX_BYTES = env_int("TAXSERVICE_FIELDCHECK_MAX_BYTES", 10 
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "taxservice.signin.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
+    # Per token, else per user, else per address: TAXSERVICE_API_RATE a minute (429, Retry-After).
+    "DEFAULT_THROTTLE_CLASSES": ["taxservice.signin.throttling.ApiRateThrottle"],
     "DEFAULT_PERMISSION_CLASSES": ["taxservice.api.permissions.IsStaff"],
     "DEFAULT_PAGINATION_CLASS": "taxservice.pagination.IdFirstPageNumberPagination",
     "PAGE_SIZE": 50,
@@ -303,7 +346,11 @@ LOGGING = {
         },
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django": {"handlers": [], "propagate": True}},
+    "loggers": {
+        "django": {"handlers": [], "propagate": True},
+        # django-axes logs every sign-in attempt at INFO; its failures and lockouts are WARNING.
+        "axes": {"level": "WARNING"},
+    },
 }
 
 if PRODUCTION:
@@ -317,6 +364,25 @@ if PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     X_FRAME_OPTIONS = "DENY"
+
+# --- Content-Security-Policy (django-csp; docs/security.md) -----------------------------------
+# Only the platform's own files: no inline script, no eval (htmx runs with allowEval off,
+# base.html), no inline style (bars are CSS classes), no framing. /api/docs/ (Swagger UI)
+# alone adds inline styles (taxservice/api/docs.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    }
+}
 
 # --- Operations (taxservice/ops, docs/operations.md) ---------------------------------------
 # /metrics: with a token, only "Authorization: Bearer <token>"; without one, open in

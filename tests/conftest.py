@@ -20,6 +20,9 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # Long jobs run in the request, inside the test's transaction, not on a thread.
     settings.TAXSERVICE_BACKGROUND_JOBS = "inline"
+    # The API's rate limit counts in a cache that outlives each test (tests/test_throttle.py
+    # proves the 429 at a low rate).
+    settings.TAXSERVICE_API_RATE = 1_000_000
 
 
 @dataclass
@@ -202,14 +205,15 @@ def open_case(org, taxpayer, items):
 
 @pytest.fixture
 def api(org):
-    """`api(org.clerk)` is a REST client authenticated with that staff member's token."""
-    from rest_framework.authtoken.models import Token
+    """`api(org.clerk)` is a REST client authenticated with a write token of that staff member."""
     from rest_framework.test import APIClient
+
+    from taxservice.signin.services import token_create
 
     def _client(staff: Staff) -> APIClient:
         client = APIClient()
-        token, _ = Token.objects.get_or_create(user=staff.user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        key = token_create(actor=None, owner=staff, name="tests", scope="write").key
+        client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
         return client
 
     return _client

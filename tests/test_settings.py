@@ -157,3 +157,31 @@ def test_pages_are_chinese_even_for_an_english_browser_until_english_is_chosen(c
     assert page["Content-Language"] == "zh-hans"
     client.cookies["django_language"] = "en"
     assert client.get("/", HTTP_ACCEPT_LANGUAGE="zh-CN")["Content-Language"] == "en"
+
+
+def test_production_refuses_a_short_secret_key():
+    result = _manage(
+        "check", TAXSERVICE_PRODUCTION="true", DJANGO_SECRET_KEY="x" * 49, DJANGO_ALLOWED_HOSTS="tax.example"
+    )
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY must be at least 50 characters" in result.stderr
+
+
+def test_production_takes_a_key_of_fifty_characters():
+    result = _manage(
+        "check", TAXSERVICE_PRODUCTION="true", DJANGO_SECRET_KEY="k" * 50, DJANGO_ALLOWED_HOSTS="tax.example"
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_debug_off_outside_production_refuses_the_public_development_key():
+    result = _manage("check", TAXSERVICE_PRODUCTION="false", DJANGO_DEBUG="false")
+    assert result.returncode != 0
+    assert "the development key is public" in result.stderr
+    with_key = _manage("check", TAXSERVICE_PRODUCTION="false", DJANGO_DEBUG="false", DJANGO_SECRET_KEY="s" * 50)
+    assert with_key.returncode == 0, with_key.stdout + with_key.stderr
+
+
+def test_the_development_key_is_still_the_default_with_debug_on():
+    result = _manage("check")
+    assert result.returncode == 0, result.stdout + result.stderr

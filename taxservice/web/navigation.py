@@ -34,6 +34,7 @@ NAVIGATION: list[tuple[str, object, access.Rule | None]] = [
     ("ops_status", _("Operations"), access.is_admin),
 ]
 
+    ("api_tokens", _("API tokens"), access.is_admin),
 
 def staff_navigation(request: HttpRequest) -> dict:
     """`staff`, their role labels, the navigation they may use, and `access`: every named
