@@ -446,3 +446,23 @@ class TestApi:
         assert "application/pdf" in download["responses"]["200"]["content"]
         request_body = schema["components"]["schemas"]["FieldCheckCreateRequest"]["properties"]
         assert request_body["files"]["items"]["format"] == "binary"
+
+
+# --- the demo ------------------------------------------------------------------------------
+
+
+def test_the_demo_city_has_field_checks_with_attachments_and_its_reset_removes_them(db, media):
+    from taxservice.demo import city as demo
+
+    demo.demo_build(seed=7, taxpayers=50, cases=40)
+    checks = list(FieldCheck.objects.prefetch_related("attachments"))
+    assert checks
+    attachments = [attachment for check in checks for attachment in check.attachments.all()]
+    assert {attachment.content_type for attachment in attachments} <= {"application/pdf", "image/png"}
+    assert all(attachment.file.read(5) in (b"%PDF-", b"\x89PNG\r") for attachment in attachments)
+    assert len(stored_files(media)) == len(attachments) >= len(checks)
+    for check in checks:
+        assert check.task.tier == "back" and check.recorded_by_id == check.task.assignee_id
+    demo.demo_reset()
+    assert not FieldCheck.objects.exists() and not FieldCheckAttachment.objects.exists()
+    assert not stored_files(media)

@@ -47,6 +47,7 @@ from taxservice.workflow.routing.models import RobotSettings, RoutingRule, Routi
 
 from .cases import CaseBuilder
 from .classification import classify_demo_taxpayers, delete_demo_classification
+from .fieldchecks import build_field_checks, delete_demo_field_checks
 from .grids import build_grid_tasks, build_grids, delete_demo_grids
 from .histories import date_notifications, spread_timestamps
 from .nearby import build_nearby_work, build_service_points, delete_demo_nearby, delete_demo_points
@@ -148,6 +149,7 @@ def _delete_demo() -> None:
     task_ids.update(Task.objects.filter(case_id__in=case_ids).values_list("pk", flat=True))
 
     delete_demo_nearby(branches=branches, staff=staff, taxpayers=taxpayers)
+    delete_demo_field_checks(task_ids=task_ids)  # before the tasks and the history rows they point at
     TaskIntake.objects.filter(task_id__in=task_ids).delete()
     Escalation.objects.filter(task_id__in=task_ids).delete()  # before the history rows they point at
     Notification.objects.filter(Q(task_id__in=task_ids) | Q(recipient__in=staff)).delete()
@@ -205,6 +207,7 @@ def demo_build(
         report("timestamps", 1, 1)
         build_nearby_work(rng, organisation, case_ids)  # after the grids: visits, collected materials
         build_grid_tasks(rng=random.Random(seed), organisation=organisation, grids=grids)
+        build_field_checks(random.Random(seed), case_ids)  # 实地核查 on open back-office tasks, with attachments
     # Follow-up work runs on commit (notifications; the robot finds nothing left to
     # dispatch), so notifications are dated afterwards.
     date_notifications(rng, case_ids)
