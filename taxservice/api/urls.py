@@ -1,6 +1,7 @@
 from django.urls import path
 
 from taxservice.api import (
+    approval_views,
     calendar_views,
     classification_views,
     fieldcheck_views,
@@ -39,6 +40,15 @@ urlpatterns = [
         "calendar/recomputes/<id:run_id>/", calendar_views.RecomputeDetailView.as_view(), name="api-calendar-recompute"
     ),
     path("notices/", ladder_views.NoticeListView.as_view(), name="api-notices"),
+    path("approvals/", approval_views.ApprovalListView.as_view(), name="api-approvals"),
+    path("approvals/bulk/", approval_views.BulkApprovalView.as_view(), name="api-approvals-bulk"),
+    path("delegations/", approval_views.DelegationListView.as_view(), name="api-delegations"),
+    path(
+        "delegations/<int:delegation_id>/revoke/",
+        approval_views.DelegationRevokeView.as_view(),
+        name="api-delegation-revoke",
+    ),
+    path("tasks/<int:task_id>/reminders/", approval_views.TaskReminderView.as_view(), name="api-task-reminders"),
     path("cases/<str:case_id>/feedback/", quality_views.CaseFeedbackView.as_view(), name="api-case-feedback"),
     path("cases/<str:case_id>/rating/", quality_views.CaseRatingView.as_view(), name="api-case-rating"),
     path(

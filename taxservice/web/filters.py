@@ -288,3 +288,14 @@ CASE_FILTERS: tuple[ListFilter, ...] = (
     ListFilter("hall", _("Accepting hall"), _by_hall, options=Options(Branch, "hall_id", "code", "name")),
     _TAXPAYER,
 )
+# The chief's desk's task list (back_office/desk_tasks.html): the branch's open work. Each
+# figure of the desk links here with the same filters (team, assignee, state, due), so the
+# list's count is the figure (back_office/queries.py counts with these `due_filter`s).
+DESK_FILTERS: tuple[ListFilter, ...] = (
+    ListFilter("state", _STATE_LABEL, _by_state, choices=_state_choices(OPEN_STATES)),
+    _ITEM,
+    _TEAM,
+    _ASSIGNEE,
+    _DUE,
+    _TAXPAYER,
+)

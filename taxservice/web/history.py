@@ -27,6 +27,7 @@ class HistoryRow:
     to_state_code: str
     reason: str
     details: list[tuple[str, str]] = field(default_factory=list)
+    on_behalf_of: str = ""  # a deputy's step: the branch chief they acted for (shown "X (for Y)")
 
 
 def history_rows(log: Iterable[TaskTransition]) -> list[HistoryRow]:
@@ -48,9 +49,18 @@ def history_rows(log: Iterable[TaskTransition]) -> list[HistoryRow]:
             to_state_code=row.to_state,
             reason=row.reason,
             details=_describe(row.details or {}, names),
+            on_behalf_of=_on_behalf_of(row),
         )
         for row in rows
     ]
+
+
+def _on_behalf_of(row: TaskTransition) -> str:
+    """The chief a deputy acted for: the name as logged then (`details.on_behalf_of_name`)."""
+    if row.on_behalf_of_id is None:
+        return ""
+    details = row.details if isinstance(row.details, dict) else {}
+    return str(details.get("on_behalf_of_name") or f"#{row.on_behalf_of_id}")
 
 
 def _state_label(code: str) -> str:
@@ -104,6 +114,8 @@ def _describe(details: dict, names: _Names) -> list[tuple[str, str]]:
             out.append((_("Assignee"), str(value)))
         elif key == "assignee":
             continue  # the id; the name is logged next to it
+        elif key == "on_behalf_of_name":
+            continue  # shown with the actor: "deputy (for chief)"
         elif key == "from_assignee":
             out.append((_("Previous assignee"), names.staff.get(value, str(value))))
         elif key == "paused_seconds":
