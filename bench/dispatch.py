@@ -21,6 +21,7 @@ import argparse
 import datetime as dt
 import os
 import random
+import secrets
 import shlex
 import statistics
 import subprocess
@@ -138,6 +139,8 @@ def setup_django(url: str) -> None:
     os.environ["DATABASE_URL"] = url
     # Measure what production runs: no per-query SQL capture (DEBUG), unless asked for.
     os.environ.setdefault("DJANGO_DEBUG", "false")
+    # DEBUG off refuses the public development key (docs/security.md): a key of this run's own.
+    os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(60))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "taxservice.settings")
     import django
 

@@ -470,6 +470,10 @@ def main() -> int:
         "TAXSERVICE_VAR_DIR": str(workdir),
         "TAXSERVICE_PRODUCTION": "false",
         "DJANGO_DEBUG": "false",
+        # DEBUG off refuses the public development key (docs/security.md): a key of this run's own.
+        "DJANGO_SECRET_KEY": uuid.uuid4().hex * 2,
+        # The soak measures the service, not the API's rate limit (tests/test_throttle.py does).
+        "TAXSERVICE_API_RATE": "1000000",
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "LOG_FORMAT": "json",
         "TAXSERVICE_ACCESS_LOG": "true",
@@ -607,10 +611,9 @@ def metrics_text_of(port: int) -> str:
 
 def setup_people() -> tuple[dict, dict[str, str]]:
     """Tokens for the demo's people, room for the robot, and what the clients pick from."""
-    from rest_framework.authtoken.models import Token
-
     from taxservice.catalogue.models import Item
     from taxservice.org.models import Role, Staff
+    from taxservice.signin.services import token_create
     from taxservice.taxpayers.models import Taxpayer
 
     def usernames(role: str, limit: int) -> list[str]:
@@ -645,7 +648,7 @@ def setup_people() -> tuple[dict, dict[str, str]]:
     users = set(data["integrators"] + data["clerks"] + data["members"] + data["coordinators"])
     tokens = {}
     for staff in Staff.objects.filter(user__username__in=users).select_related("user"):
-        tokens[staff.user.username] = Token.objects.get_or_create(user=staff.user)[0].key
+        tokens[staff.user.username] = token_create(actor=None, owner=staff, name="soak", scope="write").key
     for key in ("integrators", "clerks", "members", "coordinators", "taxpayers", "robot_items", "case_items"):
         if not data[key]:
             raise SystemExit(f"the demo city has no {key} for the soak")

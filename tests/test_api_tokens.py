@@ -121,7 +121,10 @@ def test_the_old_drf_tokens_are_gone(db):
     assert not apps.is_installed("rest_framework.authtoken")
 
 
-def test_the_admin_lists_no_key(org, admin_client):
+def test_the_admin_lists_no_key(org, client, django_user_model):
+    # Not pytest-django's admin_client: the org's staff member "admin" is no superuser.
+    admin_client = client
+    admin_client.force_login(django_user_model.objects.create_superuser("root", "root@tax.example", "x"))
     created = token_create(actor=None, owner=org.integrator, name="platform", scope="read")
     page = admin_client.get(reverse("admin:signin_apitoken_changelist")).content.decode()
     assert created.token.prefix in page
@@ -176,3 +179,19 @@ def test_the_command_prints_a_working_key(org):
     key = out.getvalue().strip()
     assert ApiToken.objects.get().key_hash == key_hash(key)
     assert _client(key).get("/api/v1/me/").status_code == 200
+
+
+def test_the_command_replaces_the_previous_token_of_the_same_name(org):
+    """bin/run prints a fresh integrator token at every start and revokes the one before."""
+    username = org.integrator.user.username
+    first = io.StringIO()
+    call_command(
+        "create_api_token", username, "--name", "demo (bin/run)", "--replace", stdout=first, stderr=io.StringIO()
+    )
+    second = io.StringIO()
+    call_command(
+        "create_api_token", username, "--name", "demo (bin/run)", "--replace", stdout=second, stderr=io.StringIO()
+    )
+    assert _client(first.getvalue().strip()).get("/api/v1/me/").status_code == 401
+    assert _client(second.getvalue().strip()).get("/api/v1/me/").status_code == 200
+    assert ApiTokenEvent.objects.filter(event="revoked").count() == 1

@@ -62,4 +62,3 @@ def test_a_signed_in_user_is_counted_per_user(client, org, low_rate):
     for _ in range(RATE):
         assert client.get("/api/v1/me/").status_code == 200
     assert client.get("/api/v1/me/").status_code == 429
-
