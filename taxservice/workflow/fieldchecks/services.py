@@ -92,7 +92,7 @@ def field_check_record(
         errors["findings"] = [_("At most %(n)s characters.") % {"n": FINDINGS_MAX_CHARS}]
     if result not in FieldCheck.Result.values:
         errors["result"] = [_("Choose a result.")]
-    if errors:
+    if errors or visited_on is None:
         raise InvalidInput(_("The field check was not recorded."), fields=errors)
     checked = check_uploads(uploads)
     stored: list[str] = []
@@ -246,6 +246,6 @@ def _summary(text: str, limit: int = 200) -> str:
 
 def _delete_stored(names: list[str]) -> None:
     """Remove the files of a check whose transaction did not commit."""
-    storage = FieldCheckAttachment._meta.get_field("file").storage  # type: ignore[attr-defined]
+    storage = FieldCheckAttachment.file.field.storage
     for name in names:
         storage.delete(name)
