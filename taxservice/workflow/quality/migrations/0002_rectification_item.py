@@ -34,7 +34,7 @@ def remove_item(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("quality", "0001_ratings_inspections_rectifications"),
-        ("catalogue", "0004_item_limit_change"),
+        ("catalogue", "0005_item_approval_levels"),
     ]
 
     operations = [migrations.RunPython(add_item, remove_item)]
