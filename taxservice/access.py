@@ -385,6 +385,17 @@ def can_see_task(staff: Staff, task: Any) -> bool:
     return any(_follow(task, path) in ids for path, ids in _visibility_terms(staff))
 
 
+def may_act_on(staff: Staff, task: Any) -> bool:
+    """Seeing is not acting. City-bureau staff see every task, but a city team's member or
+    expert acts only on their own teams' tasks and the ones they hold; coordinators and
+    administrators act on any task; everyone else on what they see (their branch scope)."""
+    if staff.has_role(R.COORDINATOR, R.ADMIN):
+        return True
+    if staff.home_branch.kind == staff.home_branch.Kind.CITY:
+        return task.assignee_id == staff.pk or task.team_id in staff_team_ids(staff)
+    return can_see_task(staff, task)
+
+
 def visible_tasks_q(staff: Staff) -> Q | None:
     """The queryset form of `can_see_task`; None means every task."""
     if staff.sees_everything:

@@ -114,13 +114,23 @@ def test_whoever_held_the_task_once_cannot_approve_it_later(org, joint_task):
 
 
 def test_the_administrator_is_no_exception_to_four_eyes(org, joint_task):
-    org.admin.teams.add(org.basic)
-    task = joint_task()
-    task = step(task, org.chief, "reassign", assignee_id=org.admin.pk, reason="管理员接手")
-    task = step(task, org.admin, "accept")
-    task = step(task, org.admin, "submit_for_approval", result="管理员办理")
+    task = step(joint_task(), org.admin, "submit_for_approval", result="管理员代为提交")
     with pytest.raises(ActionForbidden):
         step(task, org.admin, "approve")
+
+
+@pytest.mark.parametrize("who", ["admin", "clerk", "integrator", "inspector"])
+def test_tasks_are_assigned_only_to_people_who_work_them(org, open_case, who):
+    """Issue #15, finding 2: a coordination-post task parked on someone who cannot accept it."""
+    task = open_case("assisted").tasks.get()
+    step(task, org.clerk, "transfer")
+    person = getattr(org, who)
+    person.teams.add(org.hub, org.online)
+    before = TaskTransition.objects.count()
+    with pytest.raises(InvalidInput) as refused:
+        step(task, org.coordinator, "assign", assignee_id=person.pk)
+    assert refused.value.code == "not_a_handler"
+    assert TaskTransition.objects.count() == before
 
 
 def _delegation(org, deputy, *, starts, ends, revoked=False):

@@ -12,8 +12,9 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from taxservice import access
 from taxservice.api import serializers as s
-from taxservice.api.permissions import request_staff
+from taxservice.api.permissions import request_staff, requires
 from taxservice.errors import InvalidInput
 from taxservice.org.models import Staff
 from taxservice.pagination import IdFirstPageNumberPagination
@@ -26,7 +27,9 @@ from taxservice.workflow.routing.uploads import MAX_BYTES, upload_progress, uplo
 
 
 class StaffViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
-    """Staff with their teams, duty and load."""
+    """Staff with their teams, duty and load (coordinators and administrators, as on the hub's staff page)."""
+
+    permission_classes = [requires(access.can_use_hub)]
 
     serializer_class = s.StaffSerializer
     queryset = Staff.objects.none()
@@ -51,7 +54,10 @@ class StaffViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
 
 class RoutingRuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Routing rules. Every change needs a reason and is versioned (see `changes`)."""
+    """Routing rules. Every change needs a reason and is versioned (see `changes`). Coordinators
+    and administrators, as on the hub's rules page."""
+
+    permission_classes = [requires(access.can_use_hub)]
 
     serializer_class = s.RoutingRuleSerializer
     queryset = RoutingRule.objects.select_related("match_item", "match_district").order_by("priority", "id")
@@ -94,7 +100,10 @@ class RoutingRuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
 class HubQueueView(APIView):
     """The hub's list (queued tasks by default; any hub state), alerts first, then oldest first,
     with facet counts by state, team, source, age, due and alert. Each count is the length
-    of the list that filter would give, the other filters applied (as on the dashboard)."""
+    of the list that filter would give, the other filters applied (as on the dashboard).
+    Coordinators and administrators, as the hub's page."""
+
+    permission_classes = [requires(access.can_use_hub)]
 
     @extend_schema(
         parameters=[

@@ -111,6 +111,10 @@ def own_denial(staff: Staff, task: Task, name: str, *, assignee_id: int | None =
         return Denied(_("Your roles do not allow the “%(name)s” transition.") % {"name": name})
     if not access.can_see_task(staff, task):
         return Denied(_("This task belongs to another team or branch."))
+    if not access.may_act_on(staff, task):
+        return Denied(_("You see this task, but it is not your team's work."))
+    if name == "cancel" and not staff.has_role(*access.SUPERVISORS) and task.state != "received":
+        return Denied(_("At the counter only what has not been transferred is cancelled; ask the coordinator."))
     supervisor = access.is_supervisor(staff)
     if spec.holder_only and task.assignee_id != staff.pk and not supervisor:
         return Denied(_("Only the assignee may do this."))
@@ -126,11 +130,16 @@ def own_denial(staff: Staff, task: Task, name: str, *, assignee_id: int | None =
 
 
 def holding_refusal(staff: Staff, task: Task) -> str | None:
-    """Why `staff` could not hold the task (`not_a_member`, `not_on_duty`), or None.
+    """Why `staff` could not hold the task (`not_a_handler`, `not_a_member`, `not_on_duty`), or None.
+
+    A holder works tasks: a handler or a supervisor (`access.WORKERS`); a clerk, the
+    integrator, an inspector or an administrator holds none, wherever the task sits.
 
     A holder is a member of the task's team, unless the task sits at the coordination post
     (or has no team), and is on duty. The offer of `assign` (above) and the service's
     check of a named assignee (`services._resolve_assignee`) both ask this."""
+    if not staff.has_role(*access.WORKERS):
+        return "not_a_handler"
     if task.team is not None and task.team.kind != Team.Kind.COORDINATION_POST:
         if task.team.pk not in access.staff_team_ids(staff):
             return "not_a_member"
@@ -146,6 +155,8 @@ def subtask_denial(staff: Staff, task: Task) -> Denied | None:
         return None
     if not access.can_see_task(staff, task):
         return Denied(_("This task belongs to another team or branch."))
+    if not access.may_act_on(staff, task):
+        return Denied(_("You see this task, but it is not your team's work."))
     if task.assignee_id != staff.pk and not access.is_supervisor(staff):
         return Denied(_("Only the task's holder or a supervisor opens sub-tasks."))
     return None

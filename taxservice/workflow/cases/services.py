@@ -388,6 +388,12 @@ def _resolve_assignee(*, task: Task, actor: Staff | None, assignee_id: int | Non
             raise InvalidInput(_("No staff member %(id)s.") % {"id": assignee_id}, fields={"assignee": [_("Unknown.")]})
         assignee = found
     refusal = policy.holding_refusal(assignee, task)
+    if refusal == "not_a_handler":
+        raise InvalidInput(
+            _("%(name)s does not work tasks (no handling role).") % {"name": assignee.name},
+            code="not_a_handler",
+            fields={"assignee": [_("Not someone who works tasks.")]},
+        )
     if refusal == "not_a_member" and task.team is not None:
         raise InvalidInput(
             _("%(name)s is not a member of %(team)s.") % {"name": assignee.name, "team": task.team.name},
