@@ -33,9 +33,9 @@ NAVIGATION: list[tuple[str, object, access.Rule | None]] = [
     ("service_points", _("Service points"), None),
     ("classification", _("Classification"), access.is_admin),
     ("ops_status", _("Operations"), access.is_admin),
+    ("api_tokens", _("API tokens"), access.is_admin),
 ]
 
-    ("api_tokens", _("API tokens"), access.is_admin),
 
 def staff_navigation(request: HttpRequest) -> dict:
     """`staff`, their role labels, the navigation they may use, and `access`: every named
