@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from taxservice import access
+from taxservice.changes.selectors import changes_for
 from taxservice.errors import ServiceError
 from taxservice.grids import selectors as grid_selectors
 from taxservice.grids.models import GridImport
@@ -203,6 +204,7 @@ def taxpayer_detail(request: HttpRequest, staff: Staff, credit_code: str) -> Htt
         "tasks": tasks[:PAGE_SIZE],
         "task_count": tasks.count(),
         "form": form,
+        "changes": changes_for(taxpayer),
     }
     return render(request, "grid/taxpayer.html", context, status=status)
 

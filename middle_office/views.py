@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from taxservice import access
+from taxservice.changes.selectors import changes_for, changes_for_type
 from taxservice.errors import ServiceError
 from taxservice.org.models import Staff
 from taxservice.web.access import staff_page
@@ -272,6 +273,7 @@ def robot(request: HttpRequest, staff: Staff) -> HttpResponse:
         "form": form,
         "runs": [(run, skipped_reasons(run.skipped_reasons)) for run in robot_recent_runs()],
         "backlog": robot_backlog_count(),
+        "changes": changes_for(RobotSettings.load()),
     }
     return render(request, "middle_office/robot.html", context, status=status)
 
@@ -290,6 +292,7 @@ def staff_list(request: HttpRequest, staff: Staff) -> HttpResponse:
         "teams": team_choices(),
         "counts": duty_counts(),
         "next_url": request.get_full_path(),
+        "changes": changes_for_type(Staff),
     }
     return render(request, "middle_office/staff.html", context)
 

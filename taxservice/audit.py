@@ -1,14 +1,48 @@
-"""The base of every audit record: written once, never changed."""
+"""The base of every audit record: written once, never changed.
+
+Two guards, one in Python and one in the database:
+
+- `AppendOnly.save()` refuses to save an existing row and `delete()` refuses to delete
+  one; a queryset's `update()` and `delete()` refuse too (`AppendOnlyQuerySet`), so no
+  ORM path rewrites history by accident.
+- On PostgreSQL, `install_append_only_triggers` (run after every `migrate`, see
+  `taxservice/changes/apps.py`) puts a trigger on every append-only table that refuses
+  `UPDATE`, `DELETE` and `TRUNCATE` to every role except the table's owner: the
+  migrations/maintenance role. The app's runtime role is not the owner (docs/audit.md), so
+  raw SQL from the app cannot change a row either. The owner passes because Django's
+  test flush and the demo's reset (which drops whole demo histories) run as it.
+"""
 
 from __future__ import annotations
 
+from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import models
 
+TRIGGER_FUNCTION = "taxservice_refuse_audit_change"
+ROW_TRIGGER = "taxservice_append_only_row"
+TRUNCATE_TRIGGER = "taxservice_append_only_truncate"
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    """Bulk writes that would rewrite history raise, like the model's own `save()`."""
+
+    def update(self, **kwargs):
+        raise ValidationError(f"{self.model._meta.verbose_name} rows are append-only: update() is refused.")
+
+    def delete(self):
+        raise ValidationError(f"{self.model._meta.verbose_name} rows are append-only: delete() is refused.")
+
+    update.queryset_only = True  # type: ignore[attr-defined]
+    delete.queryset_only = True  # type: ignore[attr-defined]
+
 
 class AppendOnly(models.Model):
-    """A record that is written once: saving an existing row or deleting one raises.
-    (A queryset's `update()` and `delete()` bypass this, as they bypass every model method.)"""
+    """A record that is written once: saving an existing row or deleting one raises, and so
+    do a queryset's `update()` and `delete()`. Maintenance that must drop whole histories
+    (the demo's reset) says so with `AppendOnly.purge(queryset)`."""
+
+    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         abstract = True
@@ -20,3 +54,72 @@ class AppendOnly(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValidationError(f"{self._meta.verbose_name} rows are append-only.")
+
+    @staticmethod
+    def purge(queryset: models.QuerySet) -> int:
+        """Delete audit rows on purpose (maintenance as the tables' owner only: the database
+        refuses it to the runtime role). Returns how many rows went."""
+        return models.QuerySet.delete(queryset)[0]
+
+
+def append_only_models() -> list[type[models.Model]]:
+    """Every installed concrete model that keeps an audit trail, in a fixed order."""
+    found = [
+        model
+        for model in apps.get_models()
+        if issubclass(model, AppendOnly) and not model._meta.proxy and model._meta.managed
+    ]
+    return sorted(found, key=lambda model: model._meta.db_table)
+
+
+# The owner of the table (and its members: the migrations role, superusers) passes; any
+# other role is refused, whatever its grants.
+_FUNCTION_SQL = f"""
+CREATE OR REPLACE FUNCTION {TRIGGER_FUNCTION}() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    table_owner oid;
+BEGIN
+    SELECT relowner INTO table_owner FROM pg_class WHERE oid = TG_RELID;
+    IF pg_has_role(current_user, table_owner, 'MEMBER') THEN
+        IF TG_OP = 'DELETE' THEN
+            RETURN OLD;
+        ELSIF TG_OP = 'UPDATE' THEN
+            RETURN NEW;
+        END IF;
+        RETURN NULL;
+    END IF;
+    RAISE EXCEPTION 'taxservice: % on the append-only table % is refused', TG_OP, TG_TABLE_NAME
+        USING ERRCODE = 'insufficient_privilege',
+              HINT = 'Audit rows are written once. Only the tables'' owner (maintenance) may remove them.';
+END
+$$;
+"""  # noqa: S608 (constants only)
+
+
+def install_append_only_triggers(connection) -> list[str]:
+    """Create (or re-create) the refusing triggers on every append-only table. PostgreSQL
+    only: on other databases nothing happens and the Python guard stays the only one.
+    Idempotent. Returns the tables it covered."""
+    if connection.vendor != "postgresql":
+        return []
+    existing = set(connection.introspection.table_names())
+    tables = [model._meta.db_table for model in append_only_models() if model._meta.db_table in existing]
+    if not tables:
+        return []
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(_FUNCTION_SQL)
+        for table in tables:
+            name = quote(table)
+            cursor.execute(f"DROP TRIGGER IF EXISTS {ROW_TRIGGER} ON {name}")
+            cursor.execute(
+                f"CREATE TRIGGER {ROW_TRIGGER} BEFORE UPDATE OR DELETE ON {name} "
+                f"FOR EACH ROW EXECUTE FUNCTION {TRIGGER_FUNCTION}()"
+            )
+            cursor.execute(f"DROP TRIGGER IF EXISTS {TRUNCATE_TRIGGER} ON {name}")
+            cursor.execute(
+                f"CREATE TRIGGER {TRUNCATE_TRIGGER} BEFORE TRUNCATE ON {name} "
+                f"FOR EACH STATEMENT EXECUTE FUNCTION {TRIGGER_FUNCTION}()"
+            )
+    return tables

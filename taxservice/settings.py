@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "django_celery_beat",  # beat's schedule in the database: administrators edit it in the admin
     # The shared core. Tier apps depend on these; these depend on no tier app.
     "taxservice.org",
+    "taxservice.changes",  # the generic change log; installs the audit tables' triggers (docs/audit.md)
     "taxservice.workdays",  # the working-day calendar: holidays, 调休, office hours
     "taxservice.grids",  # districts, streets, grids and their service groups; 就近办 service points
     "taxservice.taxpayers",

@@ -3,6 +3,7 @@ from django.urls import path
 from taxservice.api import (
     approval_views,
     calendar_views,
+    change_views,
     classification_views,
     fieldcheck_views,
     grid_views,
@@ -32,6 +33,7 @@ router.register("collections", nearby_views.CollectionViewSet, basename="collect
 
 urlpatterns = [
     path("me/", views.MeView.as_view(), name="api-me"),
+    path("changes/", change_views.ChangeListView.as_view(), name="api-changes"),
     path("hub/queue/", hub_views.HubQueueView.as_view(), name="api-hub-queue"),
     path("calendar/", calendar_views.CalendarView.as_view(), name="api-calendar"),
     path("calendar/overrides/", calendar_views.OverrideListView.as_view(), name="api-calendar-overrides"),

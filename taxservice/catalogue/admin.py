@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from taxservice import access
 from taxservice.catalogue.models import LIMIT_FIELDS, Item, ItemLimitChange
 from taxservice.catalogue.services import item_limits_change
+from taxservice.changes.admin import ChangeLoggedAdmin
 from taxservice.org.selectors import staff_for_user
 
 
@@ -35,7 +36,7 @@ class ItemAdminForm(forms.ModelForm):
 
 
 @admin.register(Item)
-class ItemAdmin(admin.ModelAdmin):
+class ItemAdmin(ChangeLoggedAdmin):
     form = ItemAdminForm
     list_display = [
         "code",

@@ -9,6 +9,7 @@ decision row. The first cases are forced to end in each task state, so every sta
 
 from __future__ import annotations
 
+import contextlib
 import random
 from collections.abc import Callable
 
@@ -22,6 +23,7 @@ from taxservice.workflow.routing import engine
 from taxservice.workflow.routing import services as routing_services
 
 from .draw import weighted
+from .histories import Timeline
 from .nearby import SCENARIO_WEIGHTS
 from .organisation import CHIEF_OF, HALLS, Organisation
 from .scenarios import CHANNELS, FORCED_STATES, NOTES, channel_reference, plan, target_for, texts
@@ -42,8 +44,12 @@ class CaseBuilder:
         taxpayers: list[Taxpayer],
         progress: Callable[[int, int], None],
         points: list[ServicePoint],
+        timeline: Timeline | None = None,
     ) -> None:
         self.rng = rng
+        # Each service call runs inside a step of the timeline (histories.py): noted in the
+        # first pass, at its planned time in the second.
+        self.step = timeline.step if timeline is not None else contextlib.nullcontext
         self.progress = progress
         self.branches = organisation.branches
         self.staff = organisation.staff
@@ -158,14 +164,16 @@ class CaseBuilder:
         )
         opener = self._clerk_of(hall) if opener_is_clerk else self.staff["integrator1"]
         items = self._pick_items(channel, forced=forced, opener_is_clerk=opener_is_clerk, taxpayer=taxpayer)
-        case = services.case_open(
-            actor=opener,
-            taxpayer=taxpayer.credit_code,
-            channel=channel,
-            items=[services.RequestedItem(item=item.code) for item in items],
-            notes=rng.choice(NOTES),
-            **intake,
-        )
+        notes = rng.choice(NOTES)
+        with self.step():
+            case = services.case_open(
+                actor=opener,
+                taxpayer=taxpayer.credit_code,
+                channel=channel,
+                items=[services.RequestedItem(item=item.code) for item in items],
+                notes=notes,
+                **intake,
+            )
         self.case_ids.append(case.pk)
         self.seat[case.pk] = hall
         tasks = list(case.tasks.select_related("item").order_by("pk"))
@@ -195,7 +203,8 @@ class CaseBuilder:
                 actor = self._actor(task, name, case=case, opener=opener)
             if name in ("return", "reassign"):
                 avoid = self.staff_by_pk.get(task.assignee_id)
-            task = services.task_transition(actor=actor, **kwargs)
+            with self.step():
+                task = services.task_transition(actor=actor, **kwargs)
             self._track_load(task)
             if task.state == TaskState.QUEUED and task.auto_dispatch:
                 self._robot_dispatch(task)
@@ -207,12 +216,15 @@ class CaseBuilder:
         generator, so the choice is repeatable (and replayable from the decision row).
         When nobody is eligible the coordination post assigns it by hand.
         """
-        routing_services.task_dispatch(task_id=task.pk, actor=None, seed=self.rng.getrandbits(48))
+        seed = self.rng.getrandbits(48)
+        with self.step():
+            routing_services.task_dispatch(task_id=task.pk, actor=None, seed=seed)
         task = self._reload(task)
         self._track_load(task)
         if task.state == TaskState.QUEUED:
             actor, assignee = self._assignment(task, name="assign", avoid=None, by_hub=True)
-            task = services.task_transition(task_id=task.pk, actor=actor, name="assign", assignee_id=assignee.pk)
+            with self.step():
+                task = services.task_transition(task_id=task.pk, actor=actor, name="assign", assignee_id=assignee.pk)
             self._track_load(task)
 
     def _track_load(self, task: Task) -> None:

@@ -30,6 +30,8 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import ProtectedError, Q, RestrictedError
 
+from taxservice.audit import AppendOnly
+from taxservice.changes.models import ChangeLog
 from taxservice.org.models import Branch, Staff, Team
 from taxservice.taxpayers.models import Taxpayer
 from taxservice.workflow.cases.models import (
@@ -45,13 +47,16 @@ from taxservice.workflow.ladder.models import Escalation
 from taxservice.workflow.ladder.services import ladder_scan
 from taxservice.workflow.routing.models import RobotSettings, RoutingRule, RoutingRuleChange
 
+from .back_office import USERNAMES as BACK_OFFICE_USERNAMES
+from .back_office import build_back_office, delete_demo_back_office
 from .cases import CaseBuilder
 from .classification import classify_demo_taxpayers, delete_demo_classification
 from .fieldchecks import build_field_checks, delete_demo_field_checks
 from .grids import build_grid_tasks, build_grids, delete_demo_grids
-from .histories import date_notifications, spread_timestamps
+from .histories import Timeline, date_notifications
 from .nearby import build_nearby_work, build_service_points, delete_demo_nearby, delete_demo_points
 from .organisation import BRANCH_CODES, CITY, TEAM_CODES, USERNAMES, build_organisation
+from .quality import build_quality, delete_demo_quality
 from .taxpayers import build_taxpayers
 
 DEFAULT_SEED = 2026
@@ -90,14 +95,15 @@ def demo_exists() -> bool:
 
 
 def demo_logins() -> list[Login]:
+    usernames = [*USERNAMES, *BACK_OFFICE_USERNAMES]
     staff = (
-        Staff.objects.filter(user__username__in=USERNAMES)
+        Staff.objects.filter(user__username__in=usernames)
         .select_related("user", "home_branch")
         .prefetch_related("role_rows")
     )
     by_username = {member.user.username: member for member in staff}
     logins = []
-    for username in USERNAMES:  # the builder's order: admin first, then by office
+    for username in usernames:  # the builder's order: admin first, then by office; the back office's last
         member = by_username.get(username)
         if member is not None:
             logins.append(Login(username, sorted(member.roles), member.name, member.home_branch.name, member.on_duty))
@@ -150,24 +156,28 @@ def _delete_demo() -> None:
 
     delete_demo_nearby(branches=branches, staff=staff, taxpayers=taxpayers)
     delete_demo_field_checks(task_ids=task_ids)  # before the tasks and the history rows they point at
+    delete_demo_quality(task_ids=task_ids, case_ids=case_ids)  # before the tasks and cases it rates
     TaskIntake.objects.filter(task_id__in=task_ids).delete()
     Escalation.objects.filter(task_id__in=task_ids).delete()  # before the history rows they point at
     Notification.objects.filter(Q(task_id__in=task_ids) | Q(recipient__in=staff)).delete()
     # A queryset delete never calls TaskTransition.delete() or CaseTransition.delete():
     # dropping whole demo histories together with their tasks and cases is the one
     # sanctioned way to remove log rows.
-    TaskTransition.objects.filter(task_id__in=task_ids).delete()
+    AppendOnly.purge(TaskTransition.objects.filter(task_id__in=task_ids))
     Task.objects.filter(pk__in=task_ids).delete()  # assignments, decisions and alerts cascade
-    CaseTransition.objects.filter(case_id__in=case_ids).delete()
+    AppendOnly.purge(CaseTransition.objects.filter(case_id__in=case_ids))
     Case.objects.filter(pk__in=case_ids).delete()
     delete_demo_points(branches=branches)
     delete_demo_grids(branches=branches, taxpayers=taxpayers, staff=staff)
     delete_demo_classification(taxpayers=taxpayers)
+    delete_demo_back_office(staff=staff)  # declarations, delegations, the department
     Taxpayer.objects.filter(pk__in=taxpayers).delete()
     # Configuration survives the demo; only its "changed by" forgets the demo logins.
     RoutingRule.objects.filter(updated_by__in=staff).update(updated_by=None)
     RoutingRuleChange.objects.filter(changed_by__in=staff).update(changed_by=None)
     RobotSettings.objects.filter(changed_by__in=staff).update(changed_by=None)
+    # The change log's rows by demo logins go with them (as the owner: docs/audit.md).
+    AppendOnly.purge(ChangeLog.objects.filter(actor__in=staff))
     user_ids = list(Staff.objects.filter(pk__in=staff).values_list("user_id", flat=True))
     Staff.objects.filter(pk__in=staff).delete()
     get_user_model().objects.filter(Q(pk__in=user_ids) | Q(username__in=USERNAMES)).delete()
@@ -195,19 +205,40 @@ def demo_build(
         report("taxpayers", taxpayers, taxpayers)
         classify_demo_taxpayers(payers, seed=seed)  # kind, industry, scale, risk; graded by the rules
         grids = build_grids(seed=seed, organisation=organisation)  # streets, grids, groups; everyone in a grid
-        builder = CaseBuilder(
+        points = build_service_points(organisation.branches)
+        # The cases twice from the same generator state: first at the real time, to plan
+        # where each history falls (rolled back), then each call at its planned time, so
+        # every row is written with its time (histories.py; the audit rows are never re-dated).
+        timeline, before = Timeline(), rng.getstate()
+        first_pass = transaction.savepoint()
+        case_ids = CaseBuilder(
             rng=rng,
             organisation=organisation,
             taxpayers=payers,
             progress=lambda done, total: report("cases", done, total),
-            points=build_service_points(organisation.branches),
-        )
-        case_ids = builder.build(cases)
-        spread_timestamps(rng, case_ids)
+            points=points,
+            timeline=timeline,
+        ).build(cases)
+        timeline.plan(rng, case_ids)
+        after = rng.getstate()
+        transaction.savepoint_rollback(first_pass)
+        rng.setstate(before)
+        with timeline.replaying():
+            case_ids = CaseBuilder(
+                rng=rng,
+                organisation=organisation,
+                taxpayers=payers,
+                progress=lambda done, total: None,
+                points=points,
+                timeline=timeline,
+            ).build(cases)
+        rng.setstate(after)
         report("timestamps", 1, 1)
         build_nearby_work(rng, organisation, case_ids)  # after the grids: visits, collected materials
         build_grid_tasks(rng=random.Random(seed), organisation=organisation, grids=grids)
         build_field_checks(random.Random(seed), case_ids)  # 实地核查 on open back-office tasks, with attachments
+        build_quality(random.Random(seed), case_ids)  # ratings, return visits, a week's sample, rectifications
+        build_back_office(random.Random(seed), organisation, case_ids)  # leads, deputy, department, 回避, sub-tasks
     # Follow-up work runs on commit (notifications; the robot finds nothing left to
     # dispatch), so notifications are dated afterwards.
     date_notifications(rng, case_ids)

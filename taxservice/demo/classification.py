@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 
+from taxservice.audit import AppendOnly
 from taxservice.taxpayers.classification_services import classification_run, classification_run_start
 from taxservice.taxpayers.models import Kind, RiskLevel, Scale, Taxpayer, TaxpayerGradeChange
 
@@ -53,4 +54,4 @@ def classify_demo_taxpayers(taxpayers: list[Taxpayer], *, seed: int) -> None:
 
 def delete_demo_classification(*, taxpayers: list[int]) -> None:
     """The demo taxpayers' grade history, before the taxpayers themselves go (the runs stay)."""
-    TaxpayerGradeChange.objects.filter(taxpayer_id__in=taxpayers).delete()
+    AppendOnly.purge(TaxpayerGradeChange.objects.filter(taxpayer_id__in=taxpayers))

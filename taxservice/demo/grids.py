@@ -20,6 +20,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.db.models import Q
 
+from taxservice.audit import AppendOnly
 from taxservice.grids.models import Area, Grid, GridImport, GridRule, GridRuleRun
 from taxservice.org.models import Role, Staff, StaffRole, Team, Tier
 from taxservice.taxpayers.grid_services import grid_rules_apply
@@ -187,7 +188,7 @@ def build_grid_tasks(*, rng: random.Random, organisation: Organisation, grids: l
 
 def delete_demo_grids(*, branches: list[int], taxpayers: list[int], staff: list[int]) -> None:
     """Everything `build_grids` made (call before the taxpayers, teams and staff are deleted)."""
-    TaxpayerGridChange.objects.filter(taxpayer_id__in=taxpayers).delete()
+    AppendOnly.purge(TaxpayerGridChange.objects.filter(taxpayer_id__in=taxpayers))
     Taxpayer.objects.filter(pk__in=taxpayers).update(grid=None)
     grids = Grid.objects.filter(branch_id__in=branches)
     GridRule.objects.filter(Q(grid__in=grids) | Q(competent_branch_id__in=branches)).delete()

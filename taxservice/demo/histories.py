@@ -1,24 +1,27 @@
-"""Spreading the demo's histories over the last eight weeks, on a working-hours clock.
+"""Placing the demo's histories over the last eight weeks, on a working-hours clock.
 
-The cases are built through the services in a few seconds; afterwards each history is
-re-dated with bulk updates of the demo's own rows. The transition log refuses `save()` on
-existing rows by design; re-dating a freshly built demo history is the one exception.
-Rows that hang off a task with a timestamp of their own (assignments, dispatch
-decisions, hub alerts, notifications) move along with the history they belong to.
+The cases are played through the services twice, from the same state of the generator.
+The first pass runs at the real time, inside a savepoint, while a `Timeline` notes which
+log rows each service call wrote; `Timeline.plan` then spreads every history over the
+weeks (open work mostly recent, gaps drawn per kind of step) and the savepoint is rolled
+back. The second pass plays the same calls again, each at its planned time on the demo's
+clock (`clock.DemoClock`), so every row (log rows, assignments, dispatch decisions, hub
+alerts, due times) is written with its time once. Nothing is re-dated afterwards: the
+transition log is append-only, in Python and in the database (docs/audit.md).
 """
 
 from __future__ import annotations
 
-import bisect
+import contextlib
 import datetime as dt
 import random
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 
-from django.apps import apps
-from django.core.exceptions import FieldDoesNotExist
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
-from taxservice.workflow.cases import clocks
 from taxservice.workflow.cases.models import (
     OPEN_STATES,
     Case,
@@ -29,7 +32,7 @@ from taxservice.workflow.cases.models import (
     TaskTransition,
 )
 
-from .clock import advance, retreat, snap_forward, working_minutes
+from .clock import DemoClock, advance, retreat, snap_forward, working_minutes
 
 # Working-time gaps in minutes before each step, (low, high).
 GAPS = {
@@ -51,16 +54,95 @@ GAPS = {
     "cancel": (10, 1080),
 }
 OPEN_FOR_RECENCY = {*OPEN_STATES, TaskState.DONE}
-# Rows with a FK `task` and timestamps of their own, moved with the task's history.
-SIDE_ROWS = [
-    ("cases.TaskAssignment", ("assigned_at", "ended_at")),
-    ("routing.DispatchDecision", ("at",)),
-    ("routing.HubAlert", ("created_at", "resolved_at")),
-]
 
 
-def spread_timestamps(rng: random.Random, case_ids: list[int]) -> None:
-    """Move every demo history into the last eight weeks, on a working-hours clock."""
+@dataclass
+class _Call:
+    """What one service call of the first pass wrote: (row pk, task pk) of its task log
+    rows, and (case pk, closes the case) of its case log rows."""
+
+    task_rows: list[tuple[int, int]] = field(default_factory=list)
+    case_rows: list[tuple[int, bool]] = field(default_factory=list)
+
+
+class Timeline:
+    """Where each of the case builder's service calls falls in the demo history."""
+
+    def __init__(self) -> None:
+        self.clock = DemoClock()
+        self.calls: list[_Call] = []
+        self.times: list[dt.datetime] | None = None  # planned: the second pass replays
+        self.replayed = 0
+
+    @contextlib.contextmanager
+    def step(self) -> Iterator[None]:
+        """Wrap each service call of the builder: noted in the first pass, timed in the second."""
+        if self.times is None:
+            last_task_row = TaskTransition.objects.aggregate(m=Max("pk"))["m"] or 0
+            last_case_row = CaseTransition.objects.aggregate(m=Max("pk"))["m"] or 0
+            yield
+            self.calls.append(
+                _Call(
+                    task_rows=list(
+                        TaskTransition.objects.filter(pk__gt=last_task_row).order_by("pk").values_list("pk", "task_id")
+                    ),
+                    case_rows=[
+                        (case_id, to_state == Case.State.CLOSED)
+                        for case_id, to_state in CaseTransition.objects.filter(pk__gt=last_case_row)
+                        .order_by("pk")
+                        .values_list("case_id", "to_state")
+                    ],
+                )
+            )
+            return
+        if self.replayed < len(self.times):
+            self.clock.moment = self.times[self.replayed]
+        self.replayed += 1
+        yield
+
+    @contextlib.contextmanager
+    def replaying(self) -> Iterator[None]:
+        """The second pass: the builder's calls run at their planned times."""
+        if self.times is None:
+            raise RuntimeError("Plan the timeline (first pass) before replaying it.")
+        self.replayed = 0
+        with self.clock.running():
+            yield
+        self.clock.moment = None
+        if self.replayed != len(self.times):
+            raise RuntimeError(
+                f"The demo's second pass made {self.replayed} service calls, the first {len(self.times)}: "
+                "the build is not repeatable."
+            )
+
+    def plan(self, rng: random.Random, case_ids: list[int]) -> None:
+        """After the first pass: draw each history's place in the last eight weeks and give
+        every noted call its time. Writes nothing."""
+        row_at, created, closed = _spread(rng, case_ids)
+        times: list[dt.datetime] = []
+        last_of_task: dict[int, dt.datetime] = {}
+        moment = timezone.now()
+        for call in self.calls:
+            if call.task_rows:
+                moment = min(row_at[pk] for pk, _ in call.task_rows)
+            elif call.case_rows:
+                moment = created[call.case_rows[0][0]]
+            for case_id, closes in call.case_rows:
+                if closes and case_id in closed:
+                    moment = max(moment, closed[case_id])
+            for _, task_id in call.task_rows:  # a task's rows never go back in time
+                moment = max(moment, last_of_task.get(task_id, moment))
+            for _, task_id in call.task_rows:
+                last_of_task[task_id] = moment
+            times.append(moment)
+        self.times = times
+
+
+def _spread(
+    rng: random.Random, case_ids: list[int]
+) -> tuple[dict[int, dt.datetime], dict[int, dt.datetime], dict[int, dt.datetime]]:
+    """Each first-pass log row's time in the demo history, and each case's opening and
+    closing time. Reads the first pass's rows; writes nothing."""
     now = timezone.localtime(timezone.now()).replace(microsecond=0)
     cases = {c.pk: c for c in Case.objects.filter(pk__in=case_ids)}
     tasks = list(Task.objects.filter(case_id__in=case_ids).select_related("item").order_by("pk"))
@@ -71,9 +153,9 @@ def spread_timestamps(rng: random.Random, case_ids: list[int]) -> None:
     for task in tasks:
         by_case.setdefault(task.case_id, []).append(task)
 
-    # Per task: (time during the build, time in the demo history) of each log row.
-    anchors: dict[int, list[tuple[dt.datetime, dt.datetime]]] = {}
-    changed_cases, changed_tasks, changed_logs = [], [], []
+    row_at: dict[int, dt.datetime] = {}
+    created: dict[int, dt.datetime] = {}
+    closed: dict[int, dt.datetime] = {}
     for case_id in case_ids:
         case = cases[case_id]
         case_tasks = by_case.get(case_id, [])
@@ -97,71 +179,19 @@ def spread_timestamps(rng: random.Random, case_ids: list[int]) -> None:
             offset = rng.uniform(0, span)
         start = advance(snap_forward(earliest), offset).replace(microsecond=0)
         start += dt.timedelta(seconds=rng.randint(0, 59))
-        case.created_at = start
+        created[case_id] = start
         ends = []
         for task in case_tasks:
             rows = logs[task.pk]
-            anchors[task.pk] = [(rows[0].at, start)]
-            rows[0].at = start
-            changed_logs.append(rows[0])
+            row_at[rows[0].pk] = start
             at = start
-            requested_at = None
             for row, gap in zip(rows[1:], gaps[task.pk], strict=True):
                 at = advance(at, gap).replace(microsecond=0)
-                anchors[task.pk].append((row.at, at))
-                row.at = at
-                if row.transition == "request_materials":
-                    requested_at = at
-                if row.transition == "receive_materials" and requested_at is not None:
-                    pause = at - requested_at
-                    row.details = {**row.details, "paused_seconds": int(pause.total_seconds())}
-                changed_logs.append(row)
-            task.created_at = start
-            task.updated_at = at
-            changed_tasks.append(task)
+                row_at[row.pk] = at
             ends.append(at)
         if case.state == Case.State.CLOSED:
-            case.closed_at = max(ends, default=start)
-        changed_cases.append(case)
-
-    Case.objects.bulk_update(changed_cases, ["created_at", "closed_at"], batch_size=500)
-    _move_case_logs(cases)
-    Task.objects.bulk_update(changed_tasks, ["created_at", "updated_at"], batch_size=500)
-    TaskTransition.objects.bulk_update(changed_logs, ["at", "details"], batch_size=500)
-    # The due times and clocks follow from the moved log, as for any task.
-    clocks.refresh_many([task.pk for task in changed_tasks])
-    _move_side_rows(anchors)
-
-
-def _move_case_logs(cases: dict[int, Case]) -> None:
-    """Date each case's own log rows with the case: opened when it was created, closed
-    when it was closed (with its last task)."""
-    rows = list(CaseTransition.objects.filter(case_id__in=cases.keys()).order_by("pk"))
-    for row in rows:
-        case = cases[row.case_id]
-        if not row.from_state:
-            row.at = case.created_at
-        elif row.to_state == Case.State.CLOSED and case.closed_at is not None:
-            row.at = case.closed_at
-    CaseTransition.objects.bulk_update(rows, ["at"], batch_size=500)
-
-
-def _move_side_rows(anchors: dict[int, list[tuple[dt.datetime, dt.datetime]]]) -> None:
-    """Re-date rows that hang off a task, keeping their place in its history."""
-    for label, fields in SIDE_ROWS:
-        try:
-            model = apps.get_model(label)
-            for name in fields:
-                model._meta.get_field(name)
-        except (LookupError, FieldDoesNotExist):
-            continue  # not installed in this version of the core
-        rows = list(model.objects.filter(task_id__in=anchors.keys()).order_by("pk"))
-        for row in rows:
-            for name in fields:
-                value = getattr(row, name)
-                if value is not None:
-                    setattr(row, name, _warp(anchors[row.task_id], value))
-        model.objects.bulk_update(rows, list(fields), batch_size=500)
+            closed[case_id] = max(ends, default=start)
+    return row_at, created, closed
 
 
 def _gap(rng: random.Random, row: TaskTransition) -> float:
@@ -181,16 +211,3 @@ def date_notifications(rng: random.Random, case_ids: list[int]) -> None:
             row.read_at = row.created_at + dt.timedelta(minutes=rng.uniform(2, 600))
     with transaction.atomic():
         Notification.objects.bulk_update(rows, ["created_at", "read_at"], batch_size=500)
-
-
-def _warp(anchors: list[tuple[dt.datetime, dt.datetime]], moment: dt.datetime) -> dt.datetime:
-    """Map a time from the build onto the demo history: just after the last log row
-    written before it, and never past the next one."""
-    index = bisect.bisect_right([built for built, _ in anchors], moment) - 1
-    if index < 0:
-        return anchors[0][1]
-    built, placed = anchors[index]
-    offset = moment - built
-    if index + 1 < len(anchors):
-        offset = min(offset, max(anchors[index + 1][1] - placed, dt.timedelta(0)))
-    return placed + offset

@@ -16,6 +16,7 @@ import random
 from django.db.models import Q
 from django.utils import timezone
 
+from taxservice.audit import AppendOnly
 from taxservice.grids.models import Grid, ServicePoint
 from taxservice.org.models import Branch, Staff, Team
 from taxservice.taxpayers.models import Taxpayer
@@ -23,6 +24,7 @@ from taxservice.workflow.cases.models import Case, Channel, Scenario
 from taxservice.workflow.nearby import services
 from taxservice.workflow.nearby.models import Collection, CollectionStep, Visit, VisitEvent
 
+from .clock import DemoClock
 from .organisation import Organisation
 
 P = ServicePoint.Partner
@@ -141,36 +143,39 @@ def _visits(rng: random.Random, organisation: Organisation, grids: list[Grid]) -
         payers = list(Taxpayer.objects.filter(competent_branch__code__in=("SRC1", "SRC2")).order_by("pk")[:8])
         plans = [(payer, coordinator, coordinator) for payer in payers]
     today = timezone.localdate()
+    clock = DemoClock()
     for position, (payer, scheduler, goer) in enumerate(plans):
         scheduler = Staff.objects.get(pk=scheduler.pk)  # fresh: no stale team cache
-        visit = services.visit_schedule(
-            actor=scheduler,
-            taxpayer=payer.credit_code,
-            scheduled_for=today + dt.timedelta(days=rng.randint(0, 10)),
-            address=f"{payer.name}经营地址",
-            purpose=rng.choice(PURPOSES),
-            staff_id=goer.pk,
-        )
         kind = position % 3
+        # A visit made is one from the past weeks: planned two days before it was made,
+        # each step written at its time on the demo's clock (nothing is re-dated).
+        days = rng.randint(3, 30) if kind else 0
+        when = timezone.now() - dt.timedelta(days=days)
+        planned_at = when - dt.timedelta(days=2) if kind else None
+        with clock.at(planned_at) if planned_at is not None else clock.running():
+            visit = services.visit_schedule(
+                actor=scheduler,
+                taxpayer=payer.credit_code,
+                scheduled_for=(today - dt.timedelta(days=days))
+                if kind
+                else today + dt.timedelta(days=rng.randint(0, 10)),
+                address=f"{payer.name}经营地址",
+                purpose=rng.choice(PURPOSES),
+                staff_id=goer.pk,
+            )
         if kind == 0:
             continue  # still to make
-        if kind == 1:
-            services.visit_record(actor=Staff.objects.get(pk=goer.pk), visit_id=visit.pk, outcome=rng.choice(OUTCOMES))
-        else:
-            if position % 6 == 2:
+        with clock.at(when):
+            if kind == 1:
+                services.visit_record(
+                    actor=Staff.objects.get(pk=goer.pk), visit_id=visit.pk, outcome=rng.choice(OUTCOMES)
+                )
+            elif position % 6 == 2:
                 services.visit_cancel(actor=scheduler, visit_id=visit.pk, reason="纳税人已自行通过电子税务局办结")
             else:
                 services.visit_record(
                     actor=Staff.objects.get(pk=goer.pk), visit_id=visit.pk, outcome=rng.choice(OUTCOMES)
                 )
-        # A visit made is one from the past weeks: move its dates back (the demo's own rows).
-        days = rng.randint(3, 30)
-        when = timezone.now() - dt.timedelta(days=days)
-        Visit.objects.filter(pk=visit.pk).update(
-            scheduled_for=today - dt.timedelta(days=days), created_at=when - dt.timedelta(days=2), closed_at=when
-        )
-        VisitEvent.objects.filter(visit_id=visit.pk, action="schedule").update(at=when - dt.timedelta(days=2))
-        VisitEvent.objects.filter(visit_id=visit.pk).exclude(action="schedule").update(at=when)
 
 
 def _collections(rng: random.Random, organisation: Organisation, case_ids: list[int]) -> None:
@@ -213,12 +218,12 @@ def _collections(rng: random.Random, organisation: Organisation, case_ids: list[
 def delete_demo_nearby(*, branches: list[int], staff: list[int], taxpayers: list[int]) -> None:
     """Before the demo's cases and taxpayers go: its visits and collected materials (and logs)."""
     visits = Visit.objects.filter(Q(taxpayer__in=taxpayers) | Q(staff__in=staff) | Q(created_by__in=staff))
-    VisitEvent.objects.filter(visit__in=visits).delete()  # a queryset delete: the sanctioned reset
+    AppendOnly.purge(VisitEvent.objects.filter(visit__in=visits))  # the sanctioned reset (as the owner)
     visits.delete()
     collections = Collection.objects.filter(
         Q(service_point__branch__in=branches) | Q(created_by__in=staff) | Q(case__taxpayer__in=taxpayers)
     )
-    CollectionStep.objects.filter(collection__in=collections).delete()
+    AppendOnly.purge(CollectionStep.objects.filter(collection__in=collections))
     collections.delete()
 
 

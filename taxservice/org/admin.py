@@ -1,17 +1,18 @@
 from django.contrib import admin
 
+from taxservice.changes.admin import ChangeLoggedAdmin
 from taxservice.org.models import Branch, Staff, StaffRole, Team
 
 
 @admin.register(Branch)
-class BranchAdmin(admin.ModelAdmin):
+class BranchAdmin(ChangeLoggedAdmin):
     list_display = ["code", "name", "kind", "parent", "home_hall"]
     list_filter = ["kind"]
     search_fields = ["code", "name"]
 
 
 @admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
+class TeamAdmin(ChangeLoggedAdmin):
     list_display = ["code", "name", "kind", "tier", "branch", "home_branch"]
     list_filter = ["tier", "kind"]
     search_fields = ["code", "name"]
@@ -23,7 +24,7 @@ class StaffRoleInline(admin.TabularInline):
 
 
 @admin.register(Staff)
-class StaffAdmin(admin.ModelAdmin):
+class StaffAdmin(ChangeLoggedAdmin):
     list_display = ["name", "user", "home_branch", "on_duty", "capacity"]
     list_filter = ["on_duty", "home_branch", "role_rows__role"]
     search_fields = ["name", "user__username"]

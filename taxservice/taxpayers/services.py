@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from taxservice import access
+from taxservice.changes.services import Action, record_change, snapshot
 from taxservice.errors import InvalidInput
 from taxservice.org.models import Branch, Staff
 from taxservice.taxpayers.classification import INDUSTRY_CODE
@@ -72,6 +73,7 @@ def taxpayer_register(
                 risk_level=risk_level,
             )
             taxpayer_grade_new(taxpayer=taxpayer)
+            record_change(actor=actor, obj=taxpayer, action=Action.CREATED, before={}, after=snapshot(taxpayer))
             return taxpayer
     except IntegrityError:
         # Someone registered the same code between the check and the insert.

@@ -32,6 +32,8 @@ from django.utils.translation import gettext as _
 
 from taxservice import access, scheduling
 from taxservice.catalogue.models import HandlingList, Item
+from taxservice.changes.models import ChangeLog
+from taxservice.changes.services import record_change
 from taxservice.errors import ActionForbidden, InvalidInput, NotFound, TransitionNotAllowed
 from taxservice.org.models import Branch, Staff, Team, Tier
 from taxservice.taxpayers.models import Taxpayer
@@ -480,6 +482,14 @@ def robot_set_paused(*, actor: Staff, paused: bool, reason: str = "") -> RobotSe
         )
     with transaction.atomic():
         settings_row = RobotSettings.load_for_update()
+        record_change(
+            actor=actor,
+            obj=settings_row,
+            action=ChangeLog.Action.PAUSED if paused else ChangeLog.Action.RESUMED,
+            before={"paused": settings_row.paused},
+            after={"paused": paused},
+            reason=reason,
+        )
         settings_row.paused = paused
         settings_row.changed_by = actor
         settings_row.changed_at = timezone.now()
@@ -509,6 +519,13 @@ def staff_set_duty(*, actor: Staff, staff_id: int, on_duty: bool) -> Staff:
         staff = sql.staff_for_update().filter(pk=staff_id).first()
         if staff is None:
             raise NotFound(_("No staff member %(id)s.") % {"id": staff_id})
+        record_change(
+            actor=actor,
+            obj=staff,
+            action=ChangeLog.Action.DUTY,
+            before={"on_duty": staff.on_duty},
+            after={"on_duty": on_duty},
+        )
         staff.on_duty = on_duty
         staff.save(update_fields=["on_duty"])
         if on_duty:
