@@ -15,8 +15,8 @@ class DelegationForm(ServiceErrorsMixin, forms.Form):
     """A chief names a deputy while away (the panel on the desk)."""
 
     deputy = forms.ModelChoiceField(label=_("Deputy"), queryset=None, empty_label=_("Choose a person…"))
-    starts_at = forms.DateTimeField(label=_("From"), widget=LOCAL_MOMENT, input_formats=["%Y-%m-%dT%H:%M"])
-    ends_at = forms.DateTimeField(label=_("Until"), widget=LOCAL_MOMENT, input_formats=["%Y-%m-%dT%H:%M"])
+    starts_at = forms.DateTimeField(label=_("Starts at"), widget=LOCAL_MOMENT, input_formats=["%Y-%m-%dT%H:%M"])
+    ends_at = forms.DateTimeField(label=_("Ends at"), widget=LOCAL_MOMENT, input_formats=["%Y-%m-%dT%H:%M"])
     reason = forms.CharField(label=_("Reason"), max_length=DELEGATION_REASON_MAX)
 
     def __init__(self, *args, candidates, **kwargs) -> None:

@@ -161,7 +161,8 @@ def _person(pk: int | None, name: str | None, username: str | None, load) -> Fig
         extra={
             **load,
             "pk": pk,
-            "load_percent": min(100, round(100 * load["open_tasks"] / capacity)) if capacity else 100,
+            # The load bar's width in twentieths: a `bar-N` class (no inline style under the CSP).
+            "bar": min(20, round(20 * load["open_tasks"] / capacity)) if capacity else 20,
         },
     )
 

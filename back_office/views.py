@@ -185,7 +185,10 @@ def desk_assign(request: HttpRequest, staff: Staff, task_id: int) -> HttpRespons
         messages.error(request, _("Unknown step."))
         return HttpResponseRedirect(back)
     form = TransitionForm(request.POST, step=step, task=task, assignees=desk_assignees(tasks=[task]).get(task.team_id))
-    if form.is_valid():
+    if form.is_valid() and form.cleaned_data.get("assignee") is None:
+        # Nobody to offer (or none chosen): never fall back to the service's default, the actor.
+        messages.error(request, _("Choose whom to give the tasks to."))
+    elif form.is_valid():
         try:
             done = services.task_transition(task_id=task.pk, actor=staff, **form.service_arguments())
         except ServiceError as error:
