@@ -29,6 +29,7 @@ FIELD_NAMES = {
     "match_grade": gettext_lazy("Taxpayer grade"),
     "match_district_id": gettext_lazy("District"),
     "target": gettext_lazy("Target"),
+    "team_id": gettext_lazy("Team"),
     "team_kind": gettext_lazy("Team kind"),
     "tier": gettext_lazy("Tier"),
     "chooser": gettext_lazy("Chooser"),
@@ -63,6 +64,8 @@ def value_label(name: str, value, *, items: dict[int, str], districts: dict[int,
         return items.get(value, f"#{value}")
     if name == "match_district_id":
         return districts.get(value, f"#{value}")
+    if name == "team_id":  # a rule that names its team (rare): its name, one query
+        return Team.objects.filter(pk=value).values_list("name", flat=True).first() or f"#{value}"
     if name in _CHOICES:
         choices = dict(_CHOICES[name].choices)
         return str(choices.get(value, value))

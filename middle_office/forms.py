@@ -206,13 +206,23 @@ class RuleForm(ServiceErrorsMixin, forms.Form):
     )
     match_district = forms.ChoiceField(label=_("District"), required=False)
     target = forms.ChoiceField(label=_("Target"), choices=Target.choices)
+    team = forms.CharField(
+        label=_("Team code"),
+        required=False,
+        max_length=48,
+        help_text=_("Only for the target “the team the rule names”: the team's code, e.g. a custom team's."),
+    )
     team_kind = forms.ChoiceField(label=_("Team kind"), required=False, choices=ITEMS_OWN + list(Team.Kind.choices))
     tier = forms.ChoiceField(label=_("Tier"), required=False, choices=ITEMS_OWN + list(Tier.choices))
     chooser = forms.ChoiceField(label=_("Chooser"), choices=Chooser.choices)
     filters = forms.MultipleChoiceField(
         label=_("Filters"), required=False, choices=filter_choices, widget=forms.CheckboxSelectMultiple
     )
-    auto_dispatch = forms.BooleanField(label=_("The robot dispatches every matched task"), required=False)
+    auto_dispatch = forms.BooleanField(
+        label=_("The robot dispatches every matched task"),
+        required=False,
+        help_text=_("Off: the rule says manual; tasks wait in the team's queue for a person."),
+    )
     reason = forms.CharField(
         label=_("Reason for the change"),
         required=False,
@@ -229,7 +239,7 @@ class RuleForm(ServiceErrorsMixin, forms.Form):
         "match_grade",
         "match_district",
     )
-    GIVES_FIELDS = ("target", "team_kind", "tier", "chooser", "filters", "auto_dispatch")
+    GIVES_FIELDS = ("target", "team", "team_kind", "tier", "chooser", "filters", "auto_dispatch")
 
     def __init__(self, *args, rule: RoutingRule | None, districts: list[Branch], **kwargs) -> None:
         kwargs.setdefault(
@@ -255,6 +265,8 @@ class RuleForm(ServiceErrorsMixin, forms.Form):
                 value = {"": None, "true": True, "false": False}[value]
             elif name == "match_item":
                 value = value.strip().upper()
+            elif name == "team":
+                value = value.strip()
             changes[name] = value
         return changes
 
@@ -274,6 +286,7 @@ def rule_initial(rule: RoutingRule) -> dict:
         "match_grade": rule.match_grade,
         "match_district": rule.match_district.code if rule.match_district_id else "",
         "target": rule.target,
+        "team": rule.team.code if rule.team_id else "",
         "team_kind": rule.team_kind,
         "tier": rule.tier,
         "chooser": rule.chooser,

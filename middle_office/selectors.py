@@ -70,7 +70,7 @@ def upload_batch(*, batch_id: int) -> UploadBatch | None:
 def rules_in_order() -> list[RoutingRule]:
     """Every rule, active or not, in the order screening tries them (routing.engine's order:
     priority, then the more specific, then the older). The table is small: sorted in Python."""
-    rules = list(RoutingRule.objects.select_related("match_item", "match_district", "updated_by"))
+    rules = list(RoutingRule.objects.select_related("match_item", "match_district", "updated_by", "team"))
     rules.sort(key=lambda rule: (rule.priority, -rule.specificity, rule.pk))
     return rules
 

@@ -443,7 +443,9 @@ def rule_edit(request: HttpRequest, staff: Staff, rule_id: int | None = None) ->
     rule = None
     if rule_id is not None:
         rule = (
-            RoutingRule.objects.select_related("match_item", "match_district", "updated_by").filter(pk=rule_id).first()
+            RoutingRule.objects.select_related("match_item", "match_district", "updated_by", "team")
+            .filter(pk=rule_id)
+            .first()
         )
         if rule is None:
             raise Http404(_("No such routing rule."))

@@ -2,7 +2,9 @@
 
 from django.urls import include, path
 
+from taxservice.web import absences as absence_pages
 from taxservice.web import calendar, classification, fieldchecks, inbox, ladder, nearby, quality, subtasks, views
+from taxservice.web import teams as team_pages
 from taxservice.web import tokens as api_tokens
 
 urlpatterns = [
@@ -23,13 +25,13 @@ urlpatterns = [
         name="field_check_attachment",
     ),
     path("search/", views.search, name="search"),
-    path("staff/<int:staff_id>/absences/", absences.absences, name="staff_absences"),
+    path("staff/<int:staff_id>/absences/", absence_pages.absences, name="staff_absences"),
     path(
         "staff/<int:staff_id>/absences/<str:kind>/<int:row_id>/withdraw/",
-        absences.absence_withdraw,
+        absence_pages.absence_withdraw,
         name="staff_absence_withdraw",
     ),
-    path("teams/", teams.teams_page, name="teams"),
+    path("teams/", team_pages.teams_page, name="teams"),
     path("inbox/", inbox.inbox, name="inbox"),
     path("inbox/<int:notification_id>/read/", inbox.inbox_mark_read, name="inbox_mark_read"),
     path("inbox/read-all/", inbox.inbox_mark_all_read, name="inbox_mark_all_read"),

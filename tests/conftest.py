@@ -230,8 +230,12 @@ def shipped_routing_rules(transactional_db):
     from taxservice.workflow.routing.models import RoutingRule
 
     if not RoutingRule.objects.exists():
-        # As the migrations leave them: the shipped rules, then the grid rule retargeted.
-        for migration in ("0002_default_rules", "0009_grid_rule_targets_taxpayer_grid"):
+        # As the migrations leave them: the shipped rules, the grid rule retargeted, the back office's robot.
+        for migration in (
+            "0002_default_rules",
+            "0009_grid_rule_targets_taxpayer_grid",
+            "0012_back_office_rules_dispatch_at_random",
+        ):
             import_module(f"taxservice.workflow.routing.migrations.{migration}").load(apps, None)
 
 

@@ -20,6 +20,10 @@ def test_an_extension_requested_granted_and_the_countdown_moves(page, live_serve
 
     task = open_case("joint").tasks.get()
     for name, actor in (("transfer", org.clerk), ("assign", org.back_member), ("accept", org.back_member)):
+        if name == "assign":
+            task.refresh_from_db()
+            if task.state == "assigned":
+                continue  # the robot dispatched it to the branch team's only member (随机派单)
         task = services.task_transition(task_id=task.pk, actor=actor, name=name)
     due_before = task.due_at
     base = live_server.url

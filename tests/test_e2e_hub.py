@@ -22,8 +22,11 @@ def _queued(org, open_case, key: str):
 
 def test_the_coordinator_bulk_assigns_from_the_hub_queue(page, live_server, org, items, open_case):
     from taxservice.workflow.cases.models import Task
-    from taxservice.workflow.routing.models import DispatchDecision
+    from taxservice.workflow.routing.models import DispatchDecision, RoutingRule
 
+    # The joint item's rule says manual here, so that its task waits in the queue (by default
+    # the robot dispatches it at random inside the branch's team).
+    RoutingRule.objects.filter(name="一问联办·后台").update(auto_dispatch=False)
     online = [_queued(org, open_case, "assisted") for _ in range(4)]
     joint = _queued(org, open_case, "joint")
     uncovered = _queued(org, open_case, "immediate")  # no rule covers it: an alert at the hub

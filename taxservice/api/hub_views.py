@@ -60,7 +60,7 @@ class RoutingRuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     permission_classes = [requires(access.can_use_hub)]
 
     serializer_class = s.RoutingRuleSerializer
-    queryset = RoutingRule.objects.select_related("match_item", "match_district").order_by("priority", "id")
+    queryset = RoutingRule.objects.select_related("match_item", "match_district", "team").order_by("priority", "id")
     pagination_class = None
 
     @extend_schema(request=s.RoutingRuleWriteSerializer, responses={201: s.RoutingRuleSerializer})

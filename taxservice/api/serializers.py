@@ -420,6 +420,9 @@ class RoutingRuleSerializer(serializers.Serializer):
     tier = serializers.CharField(allow_blank=True)
     team_kind = serializers.CharField(allow_blank=True)
     target = serializers.CharField()
+    team = serializers.CharField(
+        source="team.code", allow_null=True, default=None, help_text="Target `team` only: the team's code."
+    )
     chooser = serializers.CharField()
     auto_dispatch = serializers.BooleanField()
     filters = serializers.ListField(child=serializers.CharField())
@@ -485,8 +488,19 @@ class RoutingRuleChangesSerializer(serializers.Serializer):
     tier = _rule_choice(Tier.choices)
     team_kind = _rule_choice(Team.Kind.choices)
     target = _rule_choice(Target.choices, blank=False)
+    team = StrictCharField(
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        max_length=48,
+        help_text="Target `team` only: the code of the team the rule sends tasks to (e.g. a custom team).",
+    )
     chooser = _rule_choice(Chooser.choices, blank=False)
-    auto_dispatch = StrictBooleanField(required=False)
+    auto_dispatch = StrictBooleanField(
+        required=False,
+        help_text="true: the robot dispatches every matched task (the back office's default, at random); "
+        "false: the rule says manual, tasks wait in the team's queue (high-frequency items excepted).",
+    )
     filters = serializers.ListField(
         child=serializers.ChoiceField(choices=FILTER_NAMES), required=False, max_length=len(FILTER_NAMES)
     )

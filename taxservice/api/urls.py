@@ -1,6 +1,7 @@
 from django.urls import path
 
 from taxservice.api import (
+    absence_views,
     approval_views,
     calendar_views,
     change_views,
@@ -12,6 +13,7 @@ from taxservice.api import (
     ladder_views,
     nearby_views,
     quality_views,
+    team_views,
     views,
 )
 from taxservice.api.routers import ApiRouter  # also registers the `id` path converter
@@ -42,6 +44,20 @@ urlpatterns = [
         "calendar/recomputes/<id:run_id>/", calendar_views.RecomputeDetailView.as_view(), name="api-calendar-recompute"
     ),
     path("notices/", ladder_views.NoticeListView.as_view(), name="api-notices"),
+    path("staff/<int:staff_id>/conflicts/", absence_views.ConflictListView.as_view(), name="api-staff-conflicts"),
+    path(
+        "staff/<int:staff_id>/conflicts/<int:conflict_id>/withdraw/",
+        absence_views.ConflictWithdrawView.as_view(),
+        name="api-staff-conflict-withdraw",
+    ),
+    path("staff/<int:staff_id>/leave/", absence_views.LeaveListView.as_view(), name="api-staff-leave"),
+    path(
+        "staff/<int:staff_id>/leave/<int:leave_id>/withdraw/",
+        absence_views.LeaveWithdrawView.as_view(),
+        name="api-staff-leave-withdraw",
+    ),
+    path("teams/", team_views.TeamListView.as_view(), name="api-teams"),
+    path("teams/<int:team_id>/members/", team_views.TeamMembersView.as_view(), name="api-team-members"),
     path("approvals/", approval_views.ApprovalListView.as_view(), name="api-approvals"),
     path("approvals/bulk/", approval_views.BulkApprovalView.as_view(), name="api-approvals-bulk"),
     path("delegations/", approval_views.DelegationListView.as_view(), name="api-delegations"),

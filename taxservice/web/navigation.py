@@ -21,6 +21,7 @@ NAVIGATION: list[tuple[str, object, access.Rule | None]] = [
     ("middle_office:hub", _("Coordination hub"), access.can_use_hub),
     ("back_office:approvals", _("Approval queue"), access.can_use_approvals),
     ("back_office:desk", _("Chief's desk"), access.can_use_desk),
+    ("teams", _("Teams"), access.can_add_teams),
     ("notices", _("Notice list"), access.can_see_notices),
     ("quality_inspections", _("Quality inspection"), access.can_inspect_quality),
     ("quality_rectifications", _("Rectifications"), access.can_see_rectifications),

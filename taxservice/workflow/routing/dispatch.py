@@ -212,15 +212,15 @@ def load_context(*, tasks: list[TaskRef], now: dt.datetime, need_round_robin: bo
         members[team_id].append(by_id[staff_id])
     today = timezone.localdate(now)
     leaves = dict(
-        StaffLeave.objects.filter(staff_id__in=staff_ids, starts_on__lte=today, ends_on__gte=today).values_list(
-            "staff_id", "ends_on"
-        )
+        StaffLeave.objects.filter(
+            staff_id__in=staff_ids, starts_on__lte=today, ends_on__gte=today, withdrawn_at__isnull=True
+        ).values_list("staff_id", "ends_on")
     )
     taxpayer_ids = {task.taxpayer_id for task in tasks}
     conflicts = {
         (staff_id, taxpayer_id): reason
         for staff_id, taxpayer_id, reason in StaffConflict.objects.filter(
-            taxpayer_id__in_ids=taxpayer_ids, staff_id__in=staff_ids
+            taxpayer_id__in_ids=taxpayer_ids, staff_id__in=staff_ids, withdrawn_at__isnull=True
         ).values_list("staff_id", "taxpayer_id", "reason")
     }
     round_robin: dict[int, int | None] = dict.fromkeys(team_ids)

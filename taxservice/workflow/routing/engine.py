@@ -69,6 +69,9 @@ def coordination_post() -> Team | None:
 
 def resolve_team(*, rule: RoutingRule, item: Item, taxpayer: Taxpayer) -> Team | None:
     kind = rule.team_kind or item.team_kind
+    if rule.target == Target.TEAM:
+        # The team the rule names (a custom team for exclusive items), whatever the kind.
+        return rule.team
     if rule.target == Target.CITY:
         return Team.objects.filter(kind=kind, branch__kind=Branch.Kind.CITY).order_by("pk").first()
     if rule.target == Target.COMPETENT_BRANCH:
@@ -108,12 +111,33 @@ def classify(*, item: Item, source: str, taxpayer: Taxpayer) -> Classification:
     return Classification(rule=rule, tier=tier, team_kind=kind, team=team, auto_dispatch=auto)
 
 
-def escalation_team(*, item: Item, taxpayer: Taxpayer) -> Team | None:
-    """Where an escalated task goes: the competent branch's back-office team of the item's
-    kind, its basic team failing that, the coordination post failing both."""
-    teams = Team.objects.filter(branch_id=taxpayer.competent_branch_id, tier=Tier.BACK)
-    return (
+def is_branch_team(team: Team | None) -> bool:
+    """A tax-source branch's back-office team (统筹/基础/风险/服务 or a custom one): work that
+    reaches it is dispatched at random inside it by the robot unless its rule says manual."""
+    return team is not None and team.tier == Tier.BACK and team.branch.kind == Branch.Kind.SOURCE
+
+
+def escalation(*, item: Item, source: str, taxpayer: Taxpayer) -> Classification:
+    """Where an escalated task goes and whether the robot dispatches it there.
+
+    The team: the competent branch's back-office team of the item's kind, its basic team
+    failing that, the coordination post failing both. The robot: a branch team is
+    dispatched at random by default (the back-office fallback); the rule covering the task
+    says otherwise only when it targets the back office with `auto_dispatch` off (manual).
+    """
+    teams = Team.objects.filter(branch_id=taxpayer.competent_branch_id, tier=Tier.BACK).select_related("branch")
+    team = (
         teams.filter(kind=item.team_kind).order_by("pk").first()
         or teams.filter(kind=Team.Kind.BASIC).order_by("pk").first()
         or coordination_post()
     )
+    rule = select_rule(item=item, source=source, taxpayer=taxpayer)
+    says_manual = rule is not None and (rule.tier or item.tier) == Tier.BACK and not rule.auto_dispatch
+    auto = is_branch_team(team) and (item.high_frequency or not says_manual)
+    kind = team.kind if team is not None else Team.Kind.COORDINATION_POST
+    return Classification(rule=rule, tier=Tier.BACK, team_kind=kind, team=team, auto_dispatch=auto)
+
+
+def escalation_team(*, item: Item, taxpayer: Taxpayer) -> Team | None:
+    """Where an escalated task goes (`escalation`'s team)."""
+    return escalation(item=item, source="", taxpayer=taxpayer).team

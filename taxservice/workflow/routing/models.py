@@ -29,6 +29,8 @@ class Target(models.TextChoices):
     COORDINATION_POST = "coordination_post", _("Coordination post (manual)")
     # The service group of the taxpayer's own grid (网格兜底); no grid: the hub, flagged.
     TAXPAYER_GRID = "taxpayer_grid", _("The taxpayer's grid service group (网格兜底)")
+    # One named team (RoutingRule.team), e.g. a branch's custom team for exclusive items.
+    TEAM = "team", _("The team the rule names")
 
 
 # The business lines tasks come in from are the core's: Task.Source.
@@ -78,11 +80,19 @@ class RoutingRule(models.Model):
     tier = models.CharField(_("tier"), max_length=8, choices=Tier.choices, blank=True)
     team_kind = models.CharField(_("team kind"), max_length=24, choices=Team.Kind.choices, blank=True)
     target = models.CharField(_("target"), max_length=24, choices=Target.choices)
+    # Only for target `team`: the team itself (a custom team for exclusive items).
+    team = models.ForeignKey(
+        Team, verbose_name=_("team"), null=True, blank=True, on_delete=models.PROTECT, related_name="routing_rules"
+    )
     chooser = models.CharField(_("chooser"), max_length=16, choices=Chooser.choices, default=Chooser.RANDOM)
     auto_dispatch = models.BooleanField(
         _("robot dispatches every task"),
         default=False,
-        help_text=_("High-frequency items are always dispatched by the robot; this adds every other matched task."),
+        help_text=_(
+            "On: the robot dispatches every matched task (the shipped back-office rules are on: random dispatch "
+            "inside the branch's team). Off: the rule says manual, the task waits in its team's queue for a person; "
+            "high-frequency items are dispatched by the robot all the same."
+        ),
     )
     filters = models.JSONField(_("filters"), default=default_filters)
     version = models.PositiveIntegerField(_("version"), default=1)
@@ -136,6 +146,7 @@ class RoutingRule(models.Model):
             "tier": self.tier,
             "team_kind": self.team_kind,
             "target": self.target,
+            "team_id": self.team_id,
             "chooser": self.chooser,
             "auto_dispatch": self.auto_dispatch,
             "filters": list(self.filters),
@@ -164,32 +175,70 @@ class RoutingRuleChange(models.Model):
 
 
 class StaffConflict(models.Model):
-    """A declared conflict of interest (回避): the staff member must not handle the taxpayer."""
+    """A declared conflict of interest (回避): the staff member must not handle the taxpayer.
+
+    Declared by a branch chief (for staff of their branch scope) or an administrator, with
+    a reason (`routing.services.conflict_declare`). Never deleted: a withdrawal ends it
+    (`withdrawn_at`, `withdrawn_by`), and only the rows not withdrawn feed the dispatch filter.
+    """
 
     staff = models.ForeignKey(Staff, on_delete=models.CASCADE, related_name="conflicts")
     taxpayer = models.ForeignKey(Taxpayer, on_delete=models.CASCADE, related_name="conflicts")
     reason = models.CharField(_("reason"), max_length=200)
     declared_at = models.DateTimeField(_("declared at"), default=timezone.now)
+    declared_by = models.ForeignKey(
+        Staff, verbose_name=_("declared by"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        Staff, verbose_name=_("withdrawn by"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    withdrawal_reason = models.CharField(_("reason for the withdrawal"), max_length=200, blank=True)
 
     class Meta:
+        ordering = ["-declared_at", "-id"]
         verbose_name = _("conflict of interest")
         verbose_name_plural = _("conflicts of interest")
-        constraints = [models.UniqueConstraint(fields=["staff", "taxpayer"], name="conflict_unique")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["staff", "taxpayer"], condition=models.Q(withdrawn_at__isnull=True), name="conflict_unique"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.staff} ↔ {self.taxpayer}"
 
 
 class StaffLeave(models.Model):
+    """A staff member's leave, inclusive of both days: the dispatch filter `on_duty` skips them.
+
+    Declared like a conflict (`routing.services.leave_declare`), never deleted: withdrawn.
+    """
+
     staff = models.ForeignKey(Staff, on_delete=models.CASCADE, related_name="leaves")
     starts_on = models.DateField(_("starts on"))
     ends_on = models.DateField(_("ends on"))
     reason = models.CharField(_("reason"), max_length=100, blank=True)
+    declared_at = models.DateTimeField(_("declared at"), default=timezone.now)
+    declared_by = models.ForeignKey(
+        Staff, verbose_name=_("declared by"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        Staff, verbose_name=_("withdrawn by"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    withdrawal_reason = models.CharField(_("reason for the withdrawal"), max_length=200, blank=True)
 
     class Meta:
+        ordering = ["-starts_on", "-id"]
         verbose_name = _("leave")
         verbose_name_plural = _("leaves")
         indexes = [models.Index(fields=["starts_on", "ends_on"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_on__gte=models.F("starts_on")), name="leave_ends_after_start"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.staff} {self.starts_on}–{self.ends_on}"

@@ -11,15 +11,18 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from taxservice import access
+from taxservice.errors import NotFound
 from taxservice.org.models import Staff, Team, Tier
 from taxservice.workflow.cases import selectors
 from taxservice.workflow.cases.models import OPEN_STATES, Task, TaskState
-from taxservice.workflow.routing.models import HubAlert
+from taxservice.workflow.routing.models import HubAlert, StaffConflict, StaffLeave
 
 
 def hub_queue(*, staff: Staff) -> QuerySet[Task]:
@@ -321,4 +324,37 @@ def overdue_taxpayer_ids(*, team_id: int) -> QuerySet:
     """The ids of taxpayers with an overdue open task in the grid group (a subquery)."""
     return Task.objects.filter(team_id=team_id, state__in=OPEN_STATES, due_at__lt=timezone.now()).values_list(
         "taxpayer_id", flat=True
+    )
+
+
+# --- conflicts of interest (回避) and leave ------------------------------------------------------
+
+
+def absence_staff(*, actor: Staff, staff_id: int) -> Staff:
+    """The staff member whose conflicts and leave `actor` may see and declare: a branch chief's
+    own branch scope, an administrator's anyone. Anyone else's is 404 (never a leak)."""
+    access.require(access.can_declare_absences, actor)
+    staff = Staff.objects.select_related("home_branch").filter(pk=staff_id).first()
+    if staff is None or not access.may_manage_branch(actor, staff.home_branch_id):
+        raise NotFound(gettext("No staff member %(id)s.") % {"id": staff_id})
+    return staff
+
+
+def conflict_list(*, actor: Staff, staff_id: int) -> QuerySet[StaffConflict]:
+    """The staff member's declared conflicts, current first, then newest first."""
+    staff = absence_staff(actor=actor, staff_id=staff_id)
+    return (
+        StaffConflict.objects.filter(staff=staff)
+        .select_related("taxpayer", "declared_by", "withdrawn_by")
+        .order_by(F("withdrawn_at").desc(nulls_first=True), "-declared_at", "-id")
+    )
+
+
+def leave_list(*, actor: Staff, staff_id: int) -> QuerySet[StaffLeave]:
+    """The staff member's declared leave, current first, then latest first."""
+    staff = absence_staff(actor=actor, staff_id=staff_id)
+    return (
+        StaffLeave.objects.filter(staff=staff)
+        .select_related("declared_by", "withdrawn_by")
+        .order_by(F("withdrawn_at").desc(nulls_first=True), "-starts_on", "-id")
     )

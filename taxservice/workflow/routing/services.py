@@ -19,6 +19,7 @@ Two ways to use the staff locks:
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import secrets
 import time
@@ -33,7 +34,7 @@ from django.utils.translation import gettext as _
 from taxservice import access, scheduling
 from taxservice.catalogue.models import HandlingList, Item
 from taxservice.changes.models import ChangeLog
-from taxservice.changes.services import record_change
+from taxservice.changes.services import record_change, snapshot
 from taxservice.errors import ActionForbidden, InvalidInput, NotFound, TransitionNotAllowed
 from taxservice.org.models import Branch, Staff, Team, Tier
 from taxservice.taxpayers.models import Taxpayer
@@ -43,7 +44,7 @@ from taxservice.workflow.cases import assignments, clocks
 from taxservice.workflow.cases import services as case_services
 from taxservice.workflow.cases.models import OPEN_STATES, Task, TaskIntake, TaskState, TaskTransition
 from taxservice.workflow.cases.services import task_transition
-from taxservice.workflow.routing import dispatch, engine
+from taxservice.workflow.routing import dispatch, engine, selectors
 from taxservice.workflow.routing.models import (
     FILTER_NAMES,
     Chooser,
@@ -53,6 +54,8 @@ from taxservice.workflow.routing.models import (
     RobotSettings,
     RoutingRule,
     RoutingRuleChange,
+    StaffConflict,
+    StaffLeave,
     Target,
 )
 
@@ -381,6 +384,8 @@ def _not_assigned(*, decision: Decided, actor: Staff | None, now) -> None:
             % {"branch": task.taxpayer.competent_branch.name, "item": task.item.name},
         )
     else:
+        # Redistributed when capacity frees up, whatever its rule: the robot's sweep takes it.
+        Task.objects.filter(pk=task.pk, auto_dispatch=False).update(auto_dispatch=True)
         HubAlert.raise_once(
             task=task,
             kind=HubAlert.Kind.NO_CANDIDATE,
@@ -551,6 +556,7 @@ EDITABLE_RULE_FIELDS = {
     "tier",
     "team_kind",
     "target",
+    "team",
     "chooser",
     "filters",
     "auto_dispatch",
@@ -587,6 +593,7 @@ def rule_save(*, actor: Staff, changes: dict, reason: str, rule_id: int | None =
             before = rule.snapshot()
         for name, value in values.items():
             setattr(rule, name, value)
+        _check_rule_team(rule)
         rule.version += 1
         rule.updated_by = actor
         rule.updated_at = timezone.now()
@@ -637,6 +644,11 @@ def _clean_rule_values(changes: dict) -> dict:
             if value and district is None:
                 errors[name] = [_("No district bureau has the code %(code)s.") % {"code": value}]
             values[name] = district
+        elif name == "team":
+            team = Team.objects.filter(code=value).first() if value else None
+            if value and team is None:
+                errors[name] = [_("Unknown team %(code)s.") % {"code": value}]
+            values[name] = team
         elif name == "filters":
             if not isinstance(value, list) or set(value) - set(FILTER_NAMES):
                 errors[name] = [_("A list drawn from: %(f)s.") % {"f": ", ".join(FILTER_NAMES)}]
@@ -662,3 +674,184 @@ def _clean_rule_values(changes: dict) -> dict:
     if errors:
         raise InvalidInput(_("The rule was not saved."), fields=errors)
     return values
+
+
+def _check_rule_team(rule: RoutingRule) -> None:
+    """A rule with the target `team` names its team; a rule with another target names none."""
+    if rule.target == Target.TEAM and rule.team_id is None:
+        raise InvalidInput(
+            _("A rule that sends tasks to a named team must name the team."),
+            code="team_required",
+            fields={"team": [_("Required.")]},
+        )
+    if rule.target != Target.TEAM and rule.team_id is not None:
+        raise InvalidInput(
+            _("Only a rule with the target “the team the rule names” names a team."),
+            code="team_not_expected",
+            fields={"team": [_("Leave empty, or choose the target “the team the rule names”.")]},
+        )
+
+
+# --- conflicts of interest (回避) and leave --------------------------------------------------
+# Declared by a branch chief for the staff of their branch scope, or an administrator, with a
+# reason; never deleted, withdrawn; each declaration and withdrawal writes a change-log row.
+
+
+def _absence_staff_locked(*, actor: Staff, staff_id: int) -> Staff:
+    """`selectors.absence_staff`, then the staff row locked: declarations for one person queue."""
+    staff = selectors.absence_staff(actor=actor, staff_id=staff_id)
+    return sql.staff_for_update().get(pk=staff.pk)
+
+
+def _required_reason(reason: str, *, max_length: int) -> str:
+    text = (reason or "").strip()
+    if not text:
+        raise InvalidInput(_("Give a reason."), code="reason_required", fields={"reason": [_("Required.")]})
+    if len(text) > max_length:
+        raise InvalidInput(
+            _("At most %(n)s characters.") % {"n": max_length},
+            code="reason_too_long",
+            fields={"reason": [_("At most %(n)s characters.") % {"n": max_length}]},
+        )
+    return text
+
+
+def conflict_declare(*, actor: Staff, staff_id: int, taxpayer: str, reason: str) -> StaffConflict:
+    """Declare that the staff member must not handle the taxpayer (named by credit code)."""
+    reason = _required_reason(reason, max_length=200)
+    code = (taxpayer or "").strip().upper()
+    with transaction.atomic():
+        staff = _absence_staff_locked(actor=actor, staff_id=staff_id)
+        found = Taxpayer.objects.filter(credit_code=code).first() if code else None
+        if found is None:
+            raise InvalidInput(
+                _("Name the taxpayer by its unified social credit code."),
+                code="unknown_taxpayer",
+                fields={"taxpayer": [_("No taxpayer has this credit code.") if code else _("Required.")]},
+            )
+        if StaffConflict.objects.filter(staff=staff, taxpayer=found, withdrawn_at__isnull=True).exists():
+            raise InvalidInput(
+                _("%(staff)s already has a declared conflict of interest with %(taxpayer)s.")
+                % {"staff": staff.name, "taxpayer": found.name},
+                code="conflict_exists",
+                fields={"taxpayer": [_("Already declared.")]},
+            )
+        conflict = StaffConflict.objects.create(
+            staff=staff, taxpayer=found, reason=reason, declared_by=actor, declared_at=timezone.now()
+        )
+        record_change(
+            actor=actor,
+            obj=conflict,
+            action=ChangeLog.Action.CREATED,
+            before={},
+            after=snapshot(conflict, ["staff", "taxpayer", "reason"]),
+            reason=reason,
+        )
+    return conflict
+
+
+def conflict_withdraw(*, actor: Staff, staff_id: int, conflict_id: int, reason: str = "") -> StaffConflict:
+    """End a declared conflict of interest: the row stays, marked withdrawn by whom and when."""
+    with transaction.atomic():
+        staff = _absence_staff_locked(actor=actor, staff_id=staff_id)
+        conflict = StaffConflict.objects.select_for_update(no_key=True).filter(pk=conflict_id, staff=staff).first()
+        if conflict is None:
+            raise NotFound(_("No conflict of interest %(id)s.") % {"id": conflict_id})
+        if conflict.withdrawn_at is not None:
+            raise TransitionNotAllowed(_("This declaration was already withdrawn."), code="already_withdrawn")
+        before = snapshot(conflict, ["withdrawn_at", "withdrawn_by"])
+        conflict.withdrawn_at = timezone.now()
+        conflict.withdrawn_by = actor
+        conflict.withdrawal_reason = (reason or "").strip()[:200]
+        conflict.save(update_fields=["withdrawn_at", "withdrawn_by", "withdrawal_reason"])
+        record_change(
+            actor=actor,
+            obj=conflict,
+            action=ChangeLog.Action.CHANGED,
+            before=before,
+            after=snapshot(conflict, ["withdrawn_at", "withdrawn_by"]),
+            reason=conflict.withdrawal_reason,
+        )
+    return conflict
+
+
+def leave_overlaps(*, staff_id: int, starts_on: dt.date, ends_on: dt.date, exclude_id: int | None = None) -> bool:
+    """Whether the staff member already has leave (not withdrawn) on any day of the period."""
+    qs = StaffLeave.objects.filter(
+        staff_id=staff_id, withdrawn_at__isnull=True, starts_on__lte=ends_on, ends_on__gte=starts_on
+    )
+    if exclude_id is not None:
+        qs = qs.exclude(pk=exclude_id)
+    return qs.exists()
+
+
+def _leave_date(value: Any, name: str, errors: dict[str, list[str]]) -> dt.date | None:
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value or "").strip())
+    except ValueError:
+        errors[name] = [_("A date, YYYY-MM-DD.") if value else _("Required.")]
+        return None
+
+
+def leave_declare(*, actor: Staff, staff_id: int, starts_on: Any, ends_on: Any, reason: str) -> StaffLeave:
+    """Declare the staff member's leave, both days included; an overlapping leave is refused."""
+    errors: dict[str, list[str]] = {}
+    start = _leave_date(starts_on, "starts_on", errors)
+    end = _leave_date(ends_on, "ends_on", errors)
+    if start and end and end < start:
+        errors["ends_on"] = [_("The leave ends on or after the day it starts.")]
+    if errors:
+        raise InvalidInput(_("The leave was not declared."), code="invalid_period", fields=errors)
+    assert start is not None and end is not None
+    reason = _required_reason(reason, max_length=100)
+    with transaction.atomic():
+        # The staff row's lock serialises declarations for one person: no two overlapping leaves.
+        staff = _absence_staff_locked(actor=actor, staff_id=staff_id)
+        if leave_overlaps(staff_id=staff.pk, starts_on=start, ends_on=end):
+            raise InvalidInput(
+                _("%(staff)s already has leave in this period.") % {"staff": staff.name},
+                code="leave_overlaps",
+                fields={"starts_on": [_("Overlaps another leave.")]},
+            )
+        leave = StaffLeave.objects.create(
+            staff=staff, starts_on=start, ends_on=end, reason=reason, declared_by=actor, declared_at=timezone.now()
+        )
+        record_change(
+            actor=actor,
+            obj=leave,
+            action=ChangeLog.Action.CREATED,
+            before={},
+            after=snapshot(leave, ["staff", "starts_on", "ends_on", "reason"]),
+            reason=reason,
+        )
+    return leave
+
+
+def leave_withdraw(*, actor: Staff, staff_id: int, leave_id: int, reason: str = "") -> StaffLeave:
+    """End a declared leave: the row stays, marked withdrawn; dispatch counts the person again."""
+    with transaction.atomic():
+        staff = _absence_staff_locked(actor=actor, staff_id=staff_id)
+        leave = StaffLeave.objects.select_for_update(no_key=True).filter(pk=leave_id, staff=staff).first()
+        if leave is None:
+            raise NotFound(_("No leave %(id)s.") % {"id": leave_id})
+        if leave.withdrawn_at is not None:
+            raise TransitionNotAllowed(_("This declaration was already withdrawn."), code="already_withdrawn")
+        before = snapshot(leave, ["withdrawn_at", "withdrawn_by"])
+        leave.withdrawn_at = timezone.now()
+        leave.withdrawn_by = actor
+        leave.withdrawal_reason = (reason or "").strip()[:200]
+        leave.save(update_fields=["withdrawn_at", "withdrawn_by", "withdrawal_reason"])
+        record_change(
+            actor=actor,
+            obj=leave,
+            action=ChangeLog.Action.CHANGED,
+            before=before,
+            after=snapshot(leave, ["withdrawn_at", "withdrawn_by"]),
+            reason=leave.withdrawal_reason,
+        )
+        if leave.starts_on <= timezone.localdate() <= leave.ends_on:
+            # Back from leave today: capacity freed up.
+            transaction.on_commit(lambda: schedule_sweep(RobotRun.Trigger.CAPACITY))
+    return leave
