@@ -11,6 +11,6 @@ class SigninConfig(AppConfig):
     verbose_name = _("Sign-in and API tokens")
 
     def ready(self) -> None:
-        from taxservice.signin import signals
+        from taxservice.signin import schema, signals  # noqa: F401  (schema registers the OpenAPI extension)
 
         signals.connect()
