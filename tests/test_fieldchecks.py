@@ -385,6 +385,17 @@ class TestApi:
         assert b"".join(file_response.streaming_content) == PDF
         assert file_response["X-Content-Type-Options"] == "nosniff"
 
+    def test_files_sent_as_files_brackets_are_checked_and_stored_too(self, api, org, back_task, media):
+        url = f"/api/v1/tasks/{back_task.pk}/field-checks/"
+        refused = api(org.back_member).post(url, {**form_data(), "files[]": [upload("x.pdf", EXE)]}, format="multipart")
+        assert (refused.status_code, refused.json()["code"]) == (400, "attachment_type")
+        assert not stored_files(media)
+        response = api(org.back_member).post(
+            url, {**form_data(), "files[]": [upload("a.pdf", PDF)]}, format="multipart"
+        )
+        assert response.status_code == 201
+        assert [row["name"] for row in response.json()["attachments"]] == ["a.pdf"]
+
     @pytest.mark.parametrize(
         ("files", "code"),
         [

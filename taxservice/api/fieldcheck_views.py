@@ -95,7 +95,7 @@ class FieldCheckCreateSerializer(serializers.Serializer):
         child=serializers.FileField(allow_empty_file=True),
         required=False,
         default=list,
-        help_text="Attachments (repeat the part): PDF, JPEG or PNG by content, at most "
+        help_text="Attachments (repeat the part; `files[]` is accepted too): PDF, JPEG or PNG by content, at most "
         f"{services.MAX_ATTACHMENTS} files, each at most TAXSERVICE_FIELDCHECK_MAX_BYTES (10 MB by default).",
     )
 
@@ -146,7 +146,8 @@ class TaskFieldCheckListView(generics.ListAPIView):
             findings=values["findings"],
             result=values["result"],
             staff_ids=values["staff"],
-            uploads=values["files"],
+            # `files` parts, or `files[]` as some form libraries name a list.
+            uploads=values["files"] or request.FILES.getlist("files[]"),
         )
         check = selectors.field_check_list(task=check.task_id).get(pk=check.pk)
         return Response(self.get_serializer(check).data, status=status.HTTP_201_CREATED)
