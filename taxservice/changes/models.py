@@ -74,5 +74,14 @@ class ChangeLog(AppendOnly):
                     label = model._meta.get_field(name).verbose_name
                 except FieldDoesNotExist:
                     pass
-            rows.append((str(label), before, after))
+            rows.append((str(label), _shown(before), _shown(after)))
         return rows
+
+
+def _shown(value: object) -> object:
+    """A stored value as a reader sees it: yes or no for a flag, a list joined."""
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value) or "—"
+    return value
