@@ -250,6 +250,11 @@ SPECTACULAR_SETTINGS = {
         "ServiceGradeEnum": "taxservice.taxpayers.models.ServiceGrade",
         "VisitStateEnum": "taxservice.workflow.nearby.models.Visit.State",
         "CollectionStateEnum": "taxservice.workflow.nearby.models.Collection.State",
+        # One name per choice set that a routing rule's `changes` shares with the read shapes.
+        "ClassificationEnum": "taxservice.taxpayers.models.Taxpayer.Classification",
+        "GradeEnum": "taxservice.taxpayers.models.Taxpayer.Grade",
+        "TierEnum": "taxservice.org.models.Tier",
+        "ListEnum": "taxservice.catalogue.models.HandlingList",
         "FieldCheckResultEnum": "taxservice.workflow.fieldchecks.models.FieldCheck.Result",
     },
 }

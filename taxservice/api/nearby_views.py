@@ -11,6 +11,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from taxservice.api.permissions import request_staff
+from taxservice.api.serializers import MAX_ID
 from taxservice.grids.models import ServicePoint
 from taxservice.workflow.nearby import selectors, services
 from taxservice.workflow.nearby.models import Collection, CollectionStep, Visit, VisitEvent
@@ -59,7 +60,9 @@ class VisitSerializer(serializers.ModelSerializer):
 class VisitCreateSerializer(serializers.Serializer):
     taxpayer = serializers.CharField(max_length=64, help_text="The taxpayer's credit code.")
     scheduled_for = serializers.DateField(help_text="The day of the visit; not in the past.")
-    staff = serializers.IntegerField(required=False, help_text="Who goes (a staff id); the caller by default.")
+    staff = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_ID, help_text="Who goes (a staff id); the caller by default."
+    )
     address = serializers.CharField(max_length=200)
     purpose = serializers.CharField(max_length=200)
 
@@ -106,8 +109,12 @@ class CollectionSerializer(serializers.ModelSerializer):
 
 class CollectionCreateSerializer(serializers.Serializer):
     service_point = serializers.CharField(max_length=32, help_text="An active service point's code.")
-    case = serializers.IntegerField(help_text="The case the materials are for (one the caller sees).")
-    task = serializers.IntegerField(required=False, allow_null=True, help_text="A task of the case (optional).")
+    case = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, help_text="The case the materials are for (one the caller sees)."
+    )
+    task = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=MAX_ID, help_text="A task of the case (optional)."
+    )
     team = serializers.CharField(
         max_length=48,
         required=False,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.utils import timezone
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -18,6 +19,9 @@ from taxservice.workflow.routing.models import FILTER_NAMES, Chooser, Target
 # The longest free text the API accepts (notes, reasons, results, outcomes), in characters.
 # The model fields are TextFields; the API and the services bound them (docs/api-robustness.md).
 TEXT_MAX_LENGTH = 4000
+# The largest id a request may name: 18 digits, as in the paths (taxservice/api/routers.py).
+# A larger number would not fit the database's bigint (an OverflowError, not a 400).
+MAX_ID = 10**18 - 1
 
 
 class TaxpayerSerializer(serializers.ModelSerializer):
@@ -329,7 +333,10 @@ def _input_field(name: str, spec_input: transitions.Input) -> serializers.Field:
     common = {"required": spec_input.required, "help_text": kind.help or None}
     if kind.kind == "staff":
         return serializers.IntegerField(
-            **common, **({} if spec_input.required else {"allow_null": True, "default": None})
+            min_value=1,
+            max_value=MAX_ID,
+            **common,
+            **({} if spec_input.required else {"allow_null": True, "default": None}),
         )
     if kind.kind == "days":
         return serializers.IntegerField(
@@ -509,7 +516,7 @@ class RoutingRuleChangesSerializer(serializers.Serializer):
         if isinstance(data, dict):
             unknown = sorted(set(data) - set(self.fields))
             if unknown:
-                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+                raise serializers.ValidationError({name: [gettext("Unknown field.")] for name in unknown})
         return super().to_internal_value(data)
 
 
