@@ -203,3 +203,17 @@ class TestNoEmptyChanges:
         )
         assert assert_json_error(response, 400)["code"] == "same_assignee"
         assert TaskTransition.objects.filter(task=task).count() == before
+
+
+def test_an_id_too_large_for_the_database_in_a_body_is_no_500(api, org, open_case):
+    from taxservice.workflow.cases import services
+
+    task = open_case("assisted").tasks.get()
+    services.task_transition(task_id=task.pk, actor=org.clerk, name="transfer")
+    services.task_transition(task_id=task.pk, actor=org.member, name="assign")
+    response = api(org.coordinator).post(
+        f"/api/v1/tasks/{task.pk}/transitions/",
+        {"transition": "reassign", "assignee": 10**30, "reason": "x"},
+        format="json",
+    )
+    assert_json_error(response, 400)
