@@ -239,6 +239,15 @@ def test_a_bad_rating_for_an_off_duty_handler_waits_in_their_team(org, open_case
     assert (rectification.task.state, rectification.task.team) == (S.QUEUED, org.online)
 
 
+def test_a_bad_rating_of_a_case_handled_on_the_spot_waits_at_the_coordination_post(org, open_case):
+    task = open_case("immediate").tasks.get()
+    step(org.clerk, task, "handle_on_spot", result="当场办结")
+    services.case_rate(actor=org.clerk, case_id=task.case_id, score=1, channel="counter")
+    rectification = Rectification.objects.get()
+    assert (rectification.responsible, rectification.concerning) == (org.clerk, task)
+    assert (rectification.task.state, rectification.task.team, rectification.task.assignee) == (S.QUEUED, org.hub, None)
+
+
 # --- return visits ---------------------------------------------------------------------------------
 
 

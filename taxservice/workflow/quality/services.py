@@ -416,28 +416,29 @@ def _rectification_open(
         merge=False,
     )
     log_details = {**details, "rectification_of": "rating" if rating is not None else "inspection"}
-    team = _team_for(responsible, concerning)
-    current_team = task.team
-    if team is not None and current_team != team:
+    # Someone who works tasks gets it in their team, assigned to them; anyone else (a clerk
+    # who handled it on the spot) is recorded as responsible, and the task waits at the
+    # coordination post for a coordinator to place it.
+    works_tasks = responsible.has_role(*access.WORKERS)
+    team = _team_for(responsible, concerning) if works_tasks else engine.coordination_post()
+    if team is not None and task.team != team:
         task = task_transition(
             task_id=task.pk, actor=None, name="reroute", team_code=team.code, reason=reason, details=log_details
         )
-    elif team is None and current_team is not None and current_team.kind != Team.Kind.COORDINATION_POST:
-        post = engine.coordination_post()
-        if post is not None:
-            task = task_transition(
-                task_id=task.pk, actor=None, name="reroute", team_code=post.code, reason=reason, details=log_details
-            )
-    if task.state == TaskState.QUEUED and responsible.on_duty:
+    if task.state == TaskState.QUEUED and works_tasks and responsible.on_duty:
         # Off duty, the task waits in the team's queue for the chief or the robot.
-        task = task_transition(
-            task_id=task.pk,
-            actor=None,
-            name="assign",
-            assignee_id=responsible.pk,
-            reason=reason,
-            details=log_details,
-        )
+        try:
+            with transaction.atomic():
+                task = task_transition(
+                    task_id=task.pk,
+                    actor=None,
+                    name="assign",
+                    assignee_id=responsible.pk,
+                    reason=reason,
+                    details=log_details,
+                )
+        except InvalidInput:
+            task.refresh_from_db()  # they cannot hold it where it is: it waits in the queue
     now = timezone.now()
     try:
         with transaction.atomic():
