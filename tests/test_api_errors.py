@@ -217,3 +217,39 @@ def test_an_id_too_large_for_the_database_in_a_body_is_no_500(api, org, open_cas
         format="json",
     )
     assert_json_error(response, 400)
+
+
+def test_every_id_in_an_api_path_is_a_bounded_number():
+    """Each `{…id}`/`{pk}` of /api/v1/ is 1–18 digits (ApiRouter or the `id` converter), not `int`/`str`."""
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    from taxservice.api.routers import ID_REGEX, IdConverter
+
+    def walk(patterns, prefix=""):
+        for entry in patterns:
+            if isinstance(entry, URLResolver):
+                yield from walk(entry.url_patterns, prefix + str(entry.pattern))
+            elif isinstance(entry, URLPattern):
+                yield prefix + str(entry.pattern), entry.pattern
+
+    checked = 0
+    for route, pattern in walk(get_resolver().url_patterns):
+        if not route.startswith("api/v1/"):
+            continue
+        converters = getattr(pattern, "converters", {})
+        regex = getattr(pattern, "_regex", "")
+        for name, converter in converters.items():
+            if name.endswith("id") or name == "pk":
+                assert isinstance(converter, IdConverter), (route, name, converter)
+                checked += 1
+        if "(?P<pk>" in regex:
+            assert f"(?P<pk>{ID_REGEX})" in regex, route
+            checked += 1
+    assert checked >= 20
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/cases/abc/rating/", "/api/v1/inspections/99999999999999999999999/", "/api/v1/staff/x/leave/"]
+)
+def test_hand_written_paths_refuse_bad_ids_with_404(api, org, path):
+    assert_json_error(api(org.admin).get(path), 404)
