@@ -44,47 +44,47 @@ urlpatterns = [
         "calendar/recomputes/<id:run_id>/", calendar_views.RecomputeDetailView.as_view(), name="api-calendar-recompute"
     ),
     path("notices/", ladder_views.NoticeListView.as_view(), name="api-notices"),
-    path("staff/<int:staff_id>/conflicts/", absence_views.ConflictListView.as_view(), name="api-staff-conflicts"),
+    path("staff/<id:staff_id>/conflicts/", absence_views.ConflictListView.as_view(), name="api-staff-conflicts"),
     path(
-        "staff/<int:staff_id>/conflicts/<int:conflict_id>/withdraw/",
+        "staff/<id:staff_id>/conflicts/<id:conflict_id>/withdraw/",
         absence_views.ConflictWithdrawView.as_view(),
         name="api-staff-conflict-withdraw",
     ),
-    path("staff/<int:staff_id>/leave/", absence_views.LeaveListView.as_view(), name="api-staff-leave"),
+    path("staff/<id:staff_id>/leave/", absence_views.LeaveListView.as_view(), name="api-staff-leave"),
     path(
-        "staff/<int:staff_id>/leave/<int:leave_id>/withdraw/",
+        "staff/<id:staff_id>/leave/<id:leave_id>/withdraw/",
         absence_views.LeaveWithdrawView.as_view(),
         name="api-staff-leave-withdraw",
     ),
     path("teams/", team_views.TeamListView.as_view(), name="api-teams"),
-    path("teams/<int:team_id>/members/", team_views.TeamMembersView.as_view(), name="api-team-members"),
+    path("teams/<id:team_id>/members/", team_views.TeamMembersView.as_view(), name="api-team-members"),
     path("approvals/", approval_views.ApprovalListView.as_view(), name="api-approvals"),
     path("approvals/bulk/", approval_views.BulkApprovalView.as_view(), name="api-approvals-bulk"),
     path("delegations/", approval_views.DelegationListView.as_view(), name="api-delegations"),
     path(
-        "delegations/<int:delegation_id>/revoke/",
+        "delegations/<id:delegation_id>/revoke/",
         approval_views.DelegationRevokeView.as_view(),
         name="api-delegation-revoke",
     ),
-    path("tasks/<int:task_id>/reminders/", approval_views.TaskReminderView.as_view(), name="api-task-reminders"),
-    path("cases/<str:case_id>/feedback/", quality_views.CaseFeedbackView.as_view(), name="api-case-feedback"),
-    path("cases/<str:case_id>/rating/", quality_views.CaseRatingView.as_view(), name="api-case-rating"),
+    path("tasks/<id:task_id>/reminders/", approval_views.TaskReminderView.as_view(), name="api-task-reminders"),
+    path("cases/<id:case_id>/feedback/", quality_views.CaseFeedbackView.as_view(), name="api-case-feedback"),
+    path("cases/<id:case_id>/rating/", quality_views.CaseRatingView.as_view(), name="api-case-rating"),
     path(
-        "cases/<str:case_id>/return-visits/", quality_views.CaseReturnVisitsView.as_view(), name="api-case-return-visits"
+        "cases/<id:case_id>/return-visits/", quality_views.CaseReturnVisitsView.as_view(), name="api-case-return-visits"
     ),
     path("inspections/", quality_views.InspectionListView.as_view(), name="api-inspections"),
-    path("inspections/<int:inspection_id>/", quality_views.InspectionDetailView.as_view(), name="api-inspection"),
+    path("inspections/<id:inspection_id>/", quality_views.InspectionDetailView.as_view(), name="api-inspection"),
     path(
-        "inspections/<int:inspection_id>/results/",
+        "inspections/<id:inspection_id>/results/",
         quality_views.InspectionResultsView.as_view(),
         name="api-inspection-results",
     ),
     path("rectifications/", quality_views.RectificationListView.as_view(), name="api-rectifications"),
     path(
-        "tasks/<int:task_id>/field-checks/", fieldcheck_views.TaskFieldCheckListView.as_view(), name="api-field-checks"
+        "tasks/<id:task_id>/field-checks/", fieldcheck_views.TaskFieldCheckListView.as_view(), name="api-field-checks"
     ),
     path(
-        "field-check-attachments/<int:attachment_id>/",
+        "field-check-attachments/<id:attachment_id>/",
         fieldcheck_views.FieldCheckAttachmentView.as_view(),
         name="api-field-check-attachment",
     ),
