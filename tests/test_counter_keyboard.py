@@ -70,8 +70,8 @@ def test_the_clerk_works_the_counter_with_the_keyboard_only(page, live_server, o
         page.keyboard.press("ArrowDown")
         assert page.get_attribute("#picker-results button.picker-add.is-active", "data-code") == code
         page.keyboard.press("Enter")
-        page.wait_for_function(
-            f"document.querySelectorAll('#chosen-items .chosen-item').length === {count}"
+        page.wait_for_function(  # a function, not an expression: Playwright evals those, which the CSP refuses
+            f"() => document.querySelectorAll('#chosen-items .chosen-item').length === {count}"
             " && document.querySelector('#picker-results button.picker-add').disabled"
         )
         assert _active(page)["id"] == "picker-q"

@@ -198,7 +198,7 @@ def test_the_clerks_morning(page, live_server, org, items, taxpayer, open_case):
     )
     page.keyboard.press("ArrowDown")
     page.keyboard.press("Enter")
-    page.wait_for_function("document.querySelectorAll('#chosen-items .chosen-item').length === 1")
+    page.wait_for_function("() => document.querySelectorAll('#chosen-items .chosen-item').length === 1")
     before = Case.objects.count()
     page.keyboard.press("Control+Enter")
     page.wait_for_url(re.compile(r"/frontdesk/cases/\d+/$"))
