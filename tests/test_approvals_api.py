@@ -260,3 +260,55 @@ def test_the_schema_documents_the_desk_endpoints_and_their_refusals(api, org):
         ("/api/v1/tasks/{task_id}/reminders/", "post", {"201", "400", "403", "404", "409"}),
     ):
         assert codes <= set(paths[path][method]["responses"]), path
+
+
+def test_the_queue_pages_bulk_approval_refuses_as_a_whole_and_names_the_blocker(client, org, open_case):
+    first, second = awaiting(org, open_case), awaiting(org, open_case)
+    not_ready = joint_task(org, open_case, to="in_progress")
+    client.force_login(org.chief.user)
+    page = client.get("/back-office/").content.decode()
+    assert 'id="bulk-approve"' in page and f'name="task_ids" value="{first.pk}"' in page
+    response = client.post(
+        "/back-office/approvals/bulk/",
+        {"task_ids": [first.pk, second.pk, not_ready.pk], "reason": "同意"},
+        follow=True,
+    )
+    shown = " ".join(str(message) for message in response.context["messages"])
+    assert f"T{not_ready.pk}" in shown and f"T{first.pk}:" not in shown
+    assert Task.objects.filter(pk__in=[first.pk, second.pk], state=TaskState.AWAITING_APPROVAL).count() == 2
+    client.post("/back-office/approvals/bulk/", {"task_ids": [first.pk, second.pk], "reason": "同意"})
+    assert Task.objects.filter(pk__in=[first.pk, second.pk], state=TaskState.DONE).count() == 2
+
+
+def test_the_desk_panel_names_and_revokes_a_deputy(client, org, deputy):
+    client.force_login(org.chief.user)
+    now = timezone.localtime()
+    fmt = "%Y-%m-%dT%H:%M"
+    response = client.post(
+        "/back-office/desk/deputies/",
+        {
+            "deputy": deputy.pk,
+            "starts_at": (now - dt.timedelta(minutes=5)).strftime(fmt),
+            "ends_at": (now + dt.timedelta(days=2)).strftime(fmt),
+            "reason": "外出培训",
+        },
+    )
+    assert response.status_code == 302
+    row = Delegation.objects.get()
+    assert (row.chief, row.deputy, row.created_by) == (org.chief, deputy, org.chief)
+    # Too long: refused on the panel, nothing written.
+    response = client.post(
+        "/back-office/desk/deputies/",
+        {
+            "deputy": deputy.pk,
+            "starts_at": now.strftime(fmt),
+            "ends_at": (now + dt.timedelta(days=40)).strftime(fmt),
+            "reason": "长期",
+        },
+    )
+    assert response.status_code == 400 and Delegation.objects.count() == 1
+    client.post(f"/back-office/desk/deputies/{row.pk}/revoke/", {"reason": "提前返岗"})
+    row.refresh_from_db()
+    assert row.revoked_by == org.chief and row.revoke_reason == "提前返岗"
+    client.force_login(org.chief2.user)
+    assert client.post(f"/back-office/desk/deputies/{row.pk}/revoke/", {"reason": "x"}).status_code == 404
