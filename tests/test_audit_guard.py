@@ -14,6 +14,7 @@ from django.utils import timezone
 from taxservice.audit import ROW_TRIGGER, TRUNCATE_TRIGGER, append_only_models
 from taxservice.changes.models import ChangeLog
 from taxservice.workflow.cases.models import CaseTransition, TaskTransition
+from taxservice.workflow.routing.models import DispatchDecision, RoutingRuleChange
 
 RUNTIME_ROLE = "taxservice_test_runtime"
 RUNTIME_PASSWORD = "runtime-role-in-tests"  # used where the server asks for one (not under trust)
@@ -21,7 +22,7 @@ RUNTIME_PASSWORD = "runtime-role-in-tests"  # used where the server asks for one
 
 def test_every_append_only_model_is_found_by_walking_the_registry():
     found = set(append_only_models())
-    assert {TaskTransition, CaseTransition, ChangeLog} <= found
+    assert {TaskTransition, CaseTransition, ChangeLog, RoutingRuleChange, DispatchDecision} <= found
     assert all(not model._meta.abstract for model in found)
 
 
