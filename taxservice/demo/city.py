@@ -57,7 +57,6 @@ from .histories import Timeline, date_notifications
 from .nearby import build_nearby_work, build_service_points, delete_demo_nearby, delete_demo_points
 from .organisation import BRANCH_CODES, CITY, TEAM_CODES, USERNAMES, build_organisation
 from .quality import build_quality, delete_demo_quality
-from .quality import build_quality, delete_demo_quality
 from .taxpayers import build_taxpayers
 
 DEFAULT_SEED = 2026
@@ -156,7 +155,6 @@ def _delete_demo() -> None:
     task_ids.update(Task.objects.filter(case_id__in=case_ids).values_list("pk", flat=True))
 
     delete_demo_nearby(branches=branches, staff=staff, taxpayers=taxpayers)
-    delete_demo_quality(task_ids=task_ids, case_ids=case_ids)  # before the tasks and cases it rates
     delete_demo_field_checks(task_ids=task_ids)  # before the tasks and the history rows they point at
     delete_demo_quality(task_ids=task_ids, case_ids=case_ids)  # before the tasks and cases it rates
     TaskIntake.objects.filter(task_id__in=task_ids).delete()
@@ -238,7 +236,6 @@ def demo_build(
         report("timestamps", 1, 1)
         build_nearby_work(rng, organisation, case_ids)  # after the grids: visits, collected materials
         build_grid_tasks(rng=random.Random(seed), organisation=organisation, grids=grids)
-        build_quality(random.Random(seed), case_ids)  # ratings, return visits, a week's sample, rectifications
         build_field_checks(random.Random(seed), case_ids)  # 实地核查 on open back-office tasks, with attachments
         build_quality(random.Random(seed), case_ids)  # ratings, return visits, a week's sample, rectifications
         build_back_office(random.Random(seed), organisation, case_ids)  # leads, deputy, department, 回避, sub-tasks
