@@ -73,3 +73,49 @@ def test_feedback_then_a_bad_rating_opens_a_rectification(page, live_server, org
     listed = page.locator(f"#rectification-{rectification.pk}")
     assert org.member.name in listed.inner_text() and f"#{task.case_id}" in listed.inner_text()
     shot(page, "feedback-4-rectifications")
+
+
+def test_an_inspector_draws_a_week_and_fails_a_task(page, live_server, org, items, open_case):
+    import datetime as dt
+
+    import time_machine
+    from django.utils import timezone
+
+    from taxservice.workflow.cases import services
+    from taxservice.workflow.quality.models import Inspection, Rectification
+    from taxservice.workflow.quality.services import previous_week_start
+
+    import_module("taxservice.workflow.quality.migrations.0002_rectification_item").add_item(apps, None)
+    week = previous_week_start()
+    with time_machine.travel(timezone.make_aware(dt.datetime.combine(week + dt.timedelta(days=1), dt.time(10)))):
+        for _ in range(3):
+            task = open_case("assisted").tasks.get()
+            for name, actor, kwargs in (
+                ("transfer", org.clerk, {}),
+                ("assign", org.member, {}),
+                ("accept", org.member, {}),
+                ("complete", org.member, {"result": "已办结"}),
+                ("give_feedback", org.clerk, {"result": "已告知"}),
+            ):
+                services.task_transition(task_id=task.pk, actor=actor, name=name, **kwargs)
+    base = live_server.url
+
+    sign_in(page, base, "inspector")
+    page.goto(base + reverse("quality_inspections"))
+    page.fill("#draw-size", "2")
+    page.fill("#draw-seed", "7")
+    page.locator("form[action$='/quality/draw/'] button[type=submit]").click()
+    inspection = Inspection.objects.get()
+    page.wait_for_url(re.compile(rf"/quality/inspections/{inspection.pk}/"))
+    first = inspection.sample.order_by("position").first()
+    block = page.locator(f"#sample-{first.task_id}")
+    block.locator("input[name=check_on_time][value=fail]").check()
+    block.locator("textarea[name=findings]").fill("超过承诺时限")
+    block.locator("button[type=submit]").click()
+    page.locator(f"#sample-{first.task_id} .result-fail").wait_for()
+    rectification = Rectification.objects.get()
+    assert f"T{rectification.task_id}" in page.locator(f"#sample-{first.task_id}").inner_text()
+    shot(page, "quality-1-inspection", full_page=True)
+    page.goto(base + reverse("quality_inspections"))
+    assert "7" in page.locator("table.grid tbody tr").first.inner_text()
+    shot(page, "quality-2-weeks")

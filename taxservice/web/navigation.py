@@ -23,7 +23,7 @@ NAVIGATION: list[tuple[str, object, access.Rule | None]] = [
     ("back_office:desk", _("Chief's desk"), access.can_use_desk),
     ("teams", _("Teams"), access.can_add_teams),
     ("notices", _("Notice list"), access.can_see_notices),
-    ("quality_inspections", _("Quality inspection"), access.can_inspect_quality),
+    ("quality_inspections", _("Quality sampling"), access.can_inspect_quality),
     ("quality_rectifications", _("Rectifications"), access.can_see_rectifications),
     ("my_tasks", _("My tasks"), None),
     ("case_list", _("Cases"), None),
