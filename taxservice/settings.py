@@ -275,9 +275,17 @@ CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "memory://")
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", "") or None
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", CELERY_BROKER_URL == "memory://")
 CELERY_TASK_EAGER_PROPAGATES = True
+# Loss-free delivery (docs/operations.md, "Celery: nothing lost"): a message is acknowledged
+# after its task ran, so a worker killed mid-task has it redelivered (acks_late,
+# reject_on_worker_lost); each worker process reserves one message at a time, so a killed
+# worker strands at most what it was running (prefetch 1, on every queue: there is one).
+# Redis hands an unacknowledged message out again after the visibility timeout: longer than
+# the longest task (a bulk upload's hard limit, 16 minutes), or a running task would be sent
+# twice. The tasks are idempotent, and beat's sweeps are the backstop.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("TAXSERVICE_BROKER_VISIBILITY_TIMEOUT", 30 * 60)}
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "taxservice")
 CELERY_TIMEZONE = TIME_ZONE
 # Beat reads its schedule from the database (django-celery-beat), so administrators see and
@@ -300,6 +308,10 @@ TAXSERVICE_ROBOT_BATCH = env_int("TAXSERVICE_ROBOT_BATCH", 1000)
 TAXSERVICE_ROBOT_SWEEP_SECONDS = env_int("TAXSERVICE_ROBOT_SWEEP_SECONDS", 60)
 # How often Celery beat runs the escalation ladder's scan, in seconds.
 TAXSERVICE_LADDER_SCAN_SECONDS = env_int("TAXSERVICE_LADDER_SCAN_SECONDS", 300)
+# How often Celery beat runs the stuck-upload sweep, in seconds, and after how many minutes
+# without progress it restarts or fails an unfinished bulk upload.
+TAXSERVICE_UPLOAD_SWEEP_SECONDS = env_int("TAXSERVICE_UPLOAD_SWEEP_SECONDS", 300)
+TAXSERVICE_UPLOAD_STALE_MINUTES = env_int("TAXSERVICE_UPLOAD_STALE_MINUTES", 10)
 CELERY_BEAT_SCHEDULE = {
     "robot-sweep": {
         # scheduling.ROBOT_SWEEP (the settings cannot import it); tests/test_scheduling.py checks.
@@ -311,6 +323,11 @@ CELERY_BEAT_SCHEDULE = {
         # scheduling.LADDER_SCAN: the escalation ladder's scan (idempotent; safe to overlap).
         "task": "taxservice.ladder.tasks.ladder_scan",
         "schedule": TAXSERVICE_LADDER_SCAN_SECONDS,
+    },
+    "upload-sweep": {
+        # routing.tasks.UPLOAD_SWEEP: restart or fail the bulk uploads stuck without progress.
+        "task": "taxservice.routing.tasks.upload_sweep",
+        "schedule": TAXSERVICE_UPLOAD_SWEEP_SECONDS,
     },
     "idempotency-purge": {
         # scheduling.IDEMPOTENCY_PURGE: delete the Idempotency-Key records past their 24 hours.

@@ -140,18 +140,87 @@ def test_an_unexpected_error_while_checking_fails_the_batch_too(org, items, taxp
     assert not TaskIntake.objects.exists()
 
 
-def test_a_redelivered_message_for_an_interrupted_import_fails_it_and_imports_nothing(org, items, taxpayer):
-    # The worker died inside the import's transaction: the batch says importing, nothing was imported.
+def _one_row_batch(org, taxpayer, state=None):
     batch = upload_start(
         actor=org.coordinator, filename="t.csv", content=csv_bytes([["risk", taxpayer.credit_code, "A001", ""]])
     )
-    UploadBatch.objects.filter(pk=batch.pk).update(state=UploadBatch.State.IMPORTING)
+    if state:
+        UploadBatch.objects.filter(pk=batch.pk).update(state=state, attempts=1)
+    return batch
+
+
+def _stored_batch(org, taxpayer, rows):
+    """Stored as upload_start stores it, without starting the job (here it would run at once)."""
+    rows = parse_rows(filename="t.csv", content=csv_bytes([["risk", taxpayer.credit_code, item, ""] for item in rows]))
+    return UploadBatch.objects.create(uploaded_by=org.coordinator, filename="t.csv", rows=rows, total_rows=len(rows))
+
+
+def test_a_redelivered_message_for_an_interrupted_import_restarts_it_and_imports_once(org, items, taxpayer):
+    # The worker died inside the import's transaction: the batch says importing, nothing was imported.
+    batch = _one_row_batch(org, taxpayer, state=UploadBatch.State.IMPORTING)
     batch = upload_process(batch_id=batch.pk)
-    assert batch.state == UploadBatch.State.FAILED
+    assert (batch.state, batch.created_count, batch.attempts) == (UploadBatch.State.DONE, 1, 2)
+    assert TaskIntake.objects.count() == 1
+    assert upload_process(batch_id=batch.pk).state == UploadBatch.State.DONE  # and stays so
+    assert TaskIntake.objects.count() == 1
+
+
+def test_an_import_interrupted_on_every_attempt_fails_with_the_reason(org, items, taxpayer):
+    from taxservice.workflow.routing.uploads import MAX_ATTEMPTS
+
+    batch = _one_row_batch(org, taxpayer)
+    UploadBatch.objects.filter(pk=batch.pk).update(state=UploadBatch.State.IMPORTING, attempts=MAX_ATTEMPTS)
+    with translation.override("en"):
+        batch = upload_process(batch_id=batch.pk)
+    assert batch.state == UploadBatch.State.FAILED and batch.finished_at is not None
     assert [(e["row"], e["code"]) for e in batch.errors] == [(None, "interrupted")]
-    assert UploadBatch.objects.get(pk=batch.pk).state == UploadBatch.State.FAILED
+    assert f"interrupted {MAX_ATTEMPTS} times" in batch.errors[0]["message"]
     assert not TaskIntake.objects.exists()
-    assert upload_process(batch_id=batch.pk).state == UploadBatch.State.FAILED  # and stays so
+
+
+class WorkerKilled(BaseException):
+    """What a SIGKILL looks like from inside the import: nothing after it runs."""
+
+
+def test_a_task_redelivered_after_its_worker_died_mid_import_imports_every_row_once(org, items, taxpayer, monkeypatch):
+    from taxservice.workflow.routing.tasks import process_upload
+
+    batch = _stored_batch(org, taxpayer, ["A001", "J001", "A001"])
+    _break_the_import_on_row(monkeypatch, 2, WorkerKilled())
+    with pytest.raises(WorkerKilled):
+        process_upload.apply(args=(batch.pk,))
+    assert UploadBatch.objects.get(pk=batch.pk).state == UploadBatch.State.IMPORTING  # stranded, as in issue #14
+    assert not TaskIntake.objects.exists()  # its transaction rolled back
+    monkeypatch.undo()
+    assert process_upload.apply(args=(batch.pk,)).get() == UploadBatch.State.DONE  # the redelivery
+    assert TaskIntake.objects.filter(batch=str(batch.pk)).count() == 3
+    assert process_upload.apply(args=(batch.pk,)).get() == UploadBatch.State.DONE  # a duplicate
+    assert TaskIntake.objects.filter(batch=str(batch.pk)).count() == 3
+
+
+def test_a_lost_database_connection_is_retried_and_the_retry_imports_once(org, items, taxpayer, monkeypatch):
+    from django.db import OperationalError
+
+    from taxservice.workflow.routing.tasks import process_upload
+
+    batch = _stored_batch(org, taxpayer, ["A001", "J001"])
+    _break_the_import_on_row(monkeypatch, 2, OperationalError("terminating connection due to administrator command"))
+    # throw=False: the eager run retries as a worker would (settings propagate eager errors).
+    assert process_upload.apply(args=(batch.pk,), throw=False).get() == UploadBatch.State.DONE
+    batch.refresh_from_db()
+    assert (batch.created_count, batch.attempts) == (2, 2)
+    assert TaskIntake.objects.filter(batch=str(batch.pk)).count() == 2
+
+
+def test_intakes_a_run_committed_are_never_created_again(org, items, taxpayer):
+    batch = _stored_batch(org, taxpayer, ["A001"])
+    upload_process(batch_id=batch.pk)
+    assert TaskIntake.objects.count() == 1
+    # As if the batch's final save had been lost: the intakes' batch key still says imported.
+    UploadBatch.objects.filter(pk=batch.pk).update(state=UploadBatch.State.IMPORTING, rows=batch.rows)
+    batch = upload_process(batch_id=batch.pk)
+    assert (batch.state, batch.created_count) == (UploadBatch.State.DONE, 1)
+    assert TaskIntake.objects.count() == 1
 
 
 def test_the_process_upload_task_ends_a_broken_import_as_failed(org, items, taxpayer, monkeypatch):
@@ -203,15 +272,64 @@ def test_a_message_redelivered_while_the_import_runs_does_not_import_again(org, 
     assert TaskIntake.objects.count() == 2
 
 
-def test_settle_uploads_ends_the_batches_a_stopped_process_left_importing(org, items, taxpayer):
+def test_settle_uploads_restarts_the_batches_a_stopped_process_left_importing(
+    org, items, taxpayer, django_capture_on_commit_callbacks
+):
     from django.core.management import call_command
 
-    batch = upload_start(
-        actor=org.coordinator, filename="t.csv", content=csv_bytes([["risk", taxpayer.credit_code, "A001", ""]])
-    )
-    UploadBatch.objects.filter(pk=batch.pk).update(state=UploadBatch.State.IMPORTING)
+    batch = _one_row_batch(org, taxpayer, state=UploadBatch.State.IMPORTING)
     out = io.StringIO()
-    call_command("settle_uploads", stdout=out)
-    assert "Settled 1 interrupted upload(s); 0 still importing." in out.getvalue()
-    assert UploadBatch.objects.get(pk=batch.pk).state == UploadBatch.State.FAILED
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("settle_uploads", stdout=out)
+    assert "Restarted 1 interrupted upload(s); failed 0; 0 still importing." in out.getvalue()
+    assert UploadBatch.objects.get(pk=batch.pk).state == UploadBatch.State.DONE
+    assert TaskIntake.objects.count() == 1
+
+
+def _age(batch, minutes):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    UploadBatch.objects.filter(pk=batch.pk).update(progress_at=timezone.now() - timedelta(minutes=minutes))
+
+
+@pytest.mark.parametrize(
+    "state", [UploadBatch.State.PENDING, UploadBatch.State.VALIDATING, UploadBatch.State.IMPORTING]
+)
+def test_the_sweep_restarts_a_batch_stuck_without_progress(
+    org, items, taxpayer, state, django_capture_on_commit_callbacks
+):
+    from taxservice.workflow.routing.tasks import upload_sweep
+
+    batch = _stored_batch(org, taxpayer, ["A001", "J001"])
+    UploadBatch.objects.filter(pk=batch.pk).update(state=state)
+    _age(batch, 11)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert upload_sweep.apply().get() == {"restarted": 1, "failed": 0, "running": 0}
+    batch.refresh_from_db()
+    assert (batch.state, batch.created_count) == (UploadBatch.State.DONE, 2)
+    assert TaskIntake.objects.count() == 2
+
+
+def test_the_sweep_leaves_a_batch_with_recent_progress_alone(org, items, taxpayer):
+    from taxservice.workflow.routing.tasks import upload_sweep
+
+    batch = _stored_batch(org, taxpayer, ["A001"])
+    UploadBatch.objects.filter(pk=batch.pk).update(state=UploadBatch.State.IMPORTING)
+    _age(batch, 9)
+    assert upload_sweep.apply().get() == {"restarted": 0, "failed": 0, "running": 0}
+    assert UploadBatch.objects.get(pk=batch.pk).state == UploadBatch.State.IMPORTING
+
+
+def test_the_sweep_fails_a_stuck_batch_after_its_last_attempt(org, items, taxpayer):
+    from taxservice.workflow.routing.tasks import upload_sweep
+    from taxservice.workflow.routing.uploads import MAX_ATTEMPTS
+
+    batch = _stored_batch(org, taxpayer, ["A001"])
+    UploadBatch.objects.filter(pk=batch.pk).update(state=UploadBatch.State.IMPORTING, attempts=MAX_ATTEMPTS)
+    _age(batch, 60)
+    assert upload_sweep.apply().get() == {"restarted": 0, "failed": 1, "running": 0}
+    batch.refresh_from_db()
+    assert batch.state == UploadBatch.State.FAILED and batch.errors[0]["code"] == "interrupted"
     assert not TaskIntake.objects.exists()

@@ -421,6 +421,11 @@ class UploadBatch(models.Model):
     errors = models.JSONField(_("errors"), default=list, help_text=_("[{row, field, message}]"))
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    # Runs of the check and import started; an interrupted run is restarted from a clean
+    # state until MAX_ATTEMPTS, then the batch fails (routing/uploads.py).
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    # The last committed change of state or progress: the stuck-upload sweep's clock.
+    progress_at = models.DateTimeField(_("last progress"), default=timezone.now, db_index=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

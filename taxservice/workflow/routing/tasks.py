@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from celery import shared_task
 from django.conf import settings
 
@@ -29,17 +31,40 @@ def robot_sweep(trigger: str = "sweep") -> int:
     return services.robot_run(trigger=trigger, batch_size=settings.TAXSERVICE_ROBOT_BATCH).dispatched
 
 
+# The longest a bulk upload may run (MAX_ROWS rows): the soft limit fails the batch with
+# code `timed_out`; the hard one ends the worker process, and the sweep settles the batch.
+# CELERY_BROKER_TRANSPORT_OPTIONS' visibility_timeout must stay above the hard limit.
+UPLOAD_SOFT_TIME_LIMIT = 15 * 60
+UPLOAD_TIME_LIMIT = UPLOAD_SOFT_TIME_LIMIT + 60
+# Beat's stuck-upload sweep (settings.CELERY_BEAT_SCHEDULE["upload-sweep"]).
+UPLOAD_SWEEP = "taxservice.routing.tasks.upload_sweep"
+
+
 @shared_task(
-    name=scheduling.PROCESS_UPLOAD, acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=3
+    name=scheduling.PROCESS_UPLOAD,
+    acks_late=True,
+    autoretry_for=(Exception,),
+    retry_backoff=True,
+    max_retries=3,
+    soft_time_limit=UPLOAD_SOFT_TIME_LIMIT,
+    time_limit=UPLOAD_TIME_LIMIT,
 )
 def process_upload(batch_id: int) -> str:
     """Check and import a bulk upload; the batch always ends `done` or `failed`.
 
-    Idempotent: a finished batch is left alone, and a message redelivered after its worker
-    died settles a batch left `importing` as interrupted instead of importing it twice. It
-    is retried only when even recording the failure failed (the database was unreachable).
+    Idempotent: a finished batch is left alone, and a message redelivered or retried after
+    its run died restarts a batch left `importing` from a clean state (nothing of it was
+    committed), at most uploads.MAX_ATTEMPTS runs. It is retried when the database
+    connection was lost; the sweep below is the backstop when even the retries fail.
     """
     return uploads.upload_process(batch_id=batch_id).state
+
+
+@shared_task(name=UPLOAD_SWEEP, acks_late=True)
+def upload_sweep() -> dict[str, int]:
+    """Restart or fail the bulk uploads without progress for TAXSERVICE_UPLOAD_STALE_MINUTES."""
+    result = uploads.upload_sweep(stale_after=timedelta(minutes=settings.TAXSERVICE_UPLOAD_STALE_MINUTES))
+    return {"restarted": result.restarted, "failed": result.failed, "running": result.running}
 
 
 @shared_task(
