@@ -142,6 +142,11 @@ can_assign_others = _rule(
 # Stepping in for a task's holder (accepting, completing, returning on their behalf).
 is_supervisor = _rule("is_supervisor", set(SUPERVISORS), _("Only the assignee may do this."))
 is_admin = _rule("is_admin", {R.ADMIN}, _("Only administrators may do this."))
+# Webhook subscriptions (docs/outbox-and-webhooks.md): integrators and administrators, each
+# their own.
+can_use_webhooks = _rule(
+    "can_use_webhooks", {R.INTEGRATOR, R.ADMIN}, _("Only integrators and administrators subscribe to webhooks.")
+)
 
 
 def can_use_web(staff: Staff | None) -> bool:

@@ -5,9 +5,13 @@ below are the contract between the two. Each task is registered under its name h
 (`@shared_task(name=scheduling.ROBOT_DISPATCH)`); the names are the ones messages already
 queued by earlier releases carry, so a worker still recognises them.
 
-- `after_commit(name, ...)` sends the task once the current transaction commits: a
-  rolled-back write never schedules anything, and a worker never reads a row that is not
-  committed yet.
+- `after_commit(name, ...)` writes the task as an outbox message in the current transaction
+  (taxservice/outbox) and publishes it once the transaction commits: a rolled-back write
+  never schedules anything, a worker never reads a row that is not committed yet, and a
+  broker that is down delays the work (the relay publishes it later) instead of losing it
+  or turning the committed write into a 500. Outside a transaction the message is written
+  and published at once.
+- `send(name, ...)` is the same for callers already past their commit (an on-commit hook).
 - `start_job(name, ...)` is for long jobs a page polls (a bulk upload): with a broker it
   goes to the workers; in the embedded setup (tasks run in-process) it runs on a
   background thread, or in the request with TAXSERVICE_BACKGROUND_JOBS="inline" (tests).
@@ -21,6 +25,8 @@ import threading
 from celery import current_app
 from django.conf import settings
 from django.db import connections, transaction
+
+from taxservice.outbox import services as outbox
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +45,11 @@ PROCESS_GRID_IMPORT = "taxservice.grids.tasks.process_grid_import"
 CLASSIFY_TAXPAYERS = "taxservice.taxpayers.tasks.classify_taxpayers"
 # Delete the Idempotency-Key records past their 24 hours (taxservice/idempotency).
 IDEMPOTENCY_PURGE = "taxservice.idempotency.tasks.idempotency_purge"
+# Deliver one webhook (one WebhookDelivery row) to its subscriber (taxservice/webhooks).
+WEBHOOK_DELIVER = "taxservice.webhooks.tasks.deliver"
+# The outbox's relay and purge (beat); the names live with the outbox, below this module.
+OUTBOX_RELAY = outbox.OUTBOX_RELAY
+OUTBOX_PURGE = outbox.OUTBOX_PURGE
 
 
 def _task(name: str):  # a Celery task
@@ -46,13 +57,17 @@ def _task(name: str):  # a Celery task
 
 
 def send(name: str, *args, **kwargs) -> None:
-    """Send the task now (eagerly run in the embedded setup)."""
-    _task(name).delay(*args, **kwargs)
+    """Send the task now (eagerly run in the embedded setup), through the outbox: if the
+    broker refuses it, it is logged and the relay sends it later. Never raises."""
+    after_commit(name, *args, **kwargs)
 
 
 def after_commit(name: str, *args, **kwargs) -> None:
-    """Send the task once the current transaction commits."""
-    transaction.on_commit(lambda: send(name, *args, **kwargs))
+    """Write the task to the outbox in the current transaction; publish it after the commit."""
+    message = outbox.enqueue(name, args, kwargs)
+    if message is not None:
+        message_id = message.pk
+        transaction.on_commit(lambda: outbox.nudge([message_id]))
 
 
 def start_job(name: str, *args) -> None:

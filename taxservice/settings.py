@@ -73,6 +73,8 @@ INSTALLED_APPS = [
     "taxservice.ops",  # health, readiness, /metrics, request ids, the operations page
     "taxservice.signin",  # sign-in trail, lockout page, API tokens and the API rate limit
     "taxservice.idempotency",  # Idempotency-Key on API POSTs: the stored answers (docs/api-robustness.md)
+    "taxservice.outbox",  # follow-ups written in the change's transaction, relayed to Celery (docs/outbox-and-webhooks.md)
+    "taxservice.webhooks",  # signed webhooks for integrators, delivered through the outbox
     # Tier apps and metrics.
     "frontdesk",
     "middle_office",
@@ -312,6 +314,17 @@ TAXSERVICE_LADDER_SCAN_SECONDS = env_int("TAXSERVICE_LADDER_SCAN_SECONDS", 300)
 # without progress it restarts or fails an unfinished bulk upload.
 TAXSERVICE_UPLOAD_SWEEP_SECONDS = env_int("TAXSERVICE_UPLOAD_SWEEP_SECONDS", 300)
 TAXSERVICE_UPLOAD_STALE_MINUTES = env_int("TAXSERVICE_UPLOAD_STALE_MINUTES", 10)
+# The outbox (docs/outbox-and-webhooks.md): how often beat relays the waiting messages, how
+# many one batch publishes, how long a publisher's claim lasts, how long sent rows are kept.
+TAXSERVICE_OUTBOX_RELAY_SECONDS = env_int("TAXSERVICE_OUTBOX_RELAY_SECONDS", 10)
+TAXSERVICE_OUTBOX_BATCH = env_int("TAXSERVICE_OUTBOX_BATCH", 100)
+TAXSERVICE_OUTBOX_LEASE_SECONDS = env_int("TAXSERVICE_OUTBOX_LEASE_SECONDS", 300)
+TAXSERVICE_OUTBOX_RETENTION_DAYS = env_int("TAXSERVICE_OUTBOX_RETENTION_DAYS", 7)
+# Webhooks: in production a subscription's URL may not resolve to a private, loopback or
+# link-local address unless its host is listed here (comma-separated host names or IPs).
+TAXSERVICE_WEBHOOK_ALLOW_HOSTS = env_list("TAXSERVICE_WEBHOOK_ALLOW_HOSTS", [])
+TAXSERVICE_WEBHOOK_TIMEOUT_SECONDS = env_int("TAXSERVICE_WEBHOOK_TIMEOUT_SECONDS", 5)
+TAXSERVICE_WEBHOOK_MAX_ATTEMPTS = env_int("TAXSERVICE_WEBHOOK_MAX_ATTEMPTS", 8)
 CELERY_BEAT_SCHEDULE = {
     "robot-sweep": {
         # scheduling.ROBOT_SWEEP (the settings cannot import it); tests/test_scheduling.py checks.
@@ -332,6 +345,16 @@ CELERY_BEAT_SCHEDULE = {
     "idempotency-purge": {
         # scheduling.IDEMPOTENCY_PURGE: delete the Idempotency-Key records past their 24 hours.
         "task": "taxservice.idempotency.tasks.idempotency_purge",
+        "schedule": 3600,
+    },
+    "outbox-relay": {
+        # scheduling.OUTBOX_RELAY: publish the outbox messages the on-commit nudge could not.
+        "task": "taxservice.outbox.tasks.relay",
+        "schedule": TAXSERVICE_OUTBOX_RELAY_SECONDS,
+    },
+    "outbox-purge": {
+        # scheduling.OUTBOX_PURGE: delete the messages sent TAXSERVICE_OUTBOX_RETENTION_DAYS ago.
+        "task": "taxservice.outbox.tasks.purge",
         "schedule": 3600,
     },
     "quality-weekly-sample": {

@@ -15,6 +15,7 @@ from taxservice.api import (
     quality_views,
     team_views,
     views,
+    webhook_views,
 )
 from taxservice.api.routers import ApiRouter  # also registers the `id` path converter
 
@@ -94,6 +95,18 @@ urlpatterns = [
         "classification/runs/<id:run_id>/",
         classification_views.RunDetailView.as_view(),
         name="api-classification-run",
+    ),
+    path("webhooks/", webhook_views.SubscriptionListView.as_view(), name="api-webhooks"),
+    path("webhooks/<id:subscription_id>/", webhook_views.SubscriptionDetailView.as_view(), name="api-webhook"),
+    path(
+        "webhooks/<id:subscription_id>/deliveries/",
+        webhook_views.DeliveryListView.as_view(),
+        name="api-webhook-deliveries",
+    ),
+    path(
+        "webhooks/deliveries/<id:delivery_id>/replay/",
+        webhook_views.DeliveryReplayView.as_view(),
+        name="api-webhook-delivery-replay",
     ),
     *router.urls,
 ]

@@ -30,6 +30,7 @@ from taxservice.errors import (
 from taxservice.grids.models import ServicePoint
 from taxservice.org.models import Branch, Staff, Team, Tier
 from taxservice.taxpayers.models import Taxpayer
+from taxservice.webhooks import services as webhooks
 from taxservice.workdays.calendar import WorkCalendar
 from taxservice.workflow import sql
 from taxservice.workflow.cases import clocks, notifications, policy, transitions
@@ -331,6 +332,7 @@ def task_transition(
             reason=values.reason,
             details=log_details,
         )
+        webhooks.emit_task_state_changed(task, log)  # in this transaction, via the outbox
         names_holder = "assignee" in spec.inputs
         _record_assignment(task=task, names_holder=names_holder, now=now)
         clocks.refresh(task)
@@ -425,6 +427,7 @@ def _close_case_if_finished(*, case_id: int, actor: Staff | None, last_task_id: 
             at=now,
             details={"last_task": last_task_id},
         )
+        webhooks.emit_case_closed(case)
 
 
 def _schedule_follow_ups(*, task: Task, from_state: str, transition_id: int) -> None:
