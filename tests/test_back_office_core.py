@@ -259,3 +259,27 @@ def test_the_api_opens_and_lists_sub_tasks(org, joint_task, api):
     assert api(org.chief2).get(f"/api/v1/tasks/{parent.pk}/subtasks/").status_code == 404
     bad = client.post(f"/api/v1/tasks/{parent.pk}/subtasks/", {"team": "SRC2-BASIC", "note": ""}, format="json")
     assert bad.status_code == 400 and "code" in bad.json()
+
+
+def test_a_reassign_to_the_current_holder_is_refused_and_writes_nothing(org, joint_task):
+    """Issue #14, finding 7: in the service, so the page and the API answer alike."""
+    task = joint_task()
+    rows = TaskTransition.objects.count()
+    with pytest.raises(InvalidInput) as refused:
+        step(task, org.chief, "reassign", assignee_id=org.back_member.pk, reason="再派一次")
+    assert refused.value.code == "same_assignee"
+    assert TaskTransition.objects.count() == rows
+
+
+def test_a_rule_change_that_changes_nothing_writes_no_version(org):
+    from taxservice.workflow.routing import services as routing_services
+    from taxservice.workflow.routing.models import RoutingRule, RoutingRuleChange
+
+    rule = RoutingRule.objects.order_by("id").first()
+    version, changes = rule.version, RoutingRuleChange.objects.count()
+    for same in ({}, {"name": rule.name}):
+        with pytest.raises(InvalidInput) as refused:
+            routing_services.rule_save(actor=org.coordinator, rule_id=rule.pk, changes=same, reason="无变化")
+        assert refused.value.code == "nothing_to_change"
+    rule.refresh_from_db()
+    assert (rule.version, RoutingRuleChange.objects.count()) == (version, changes)

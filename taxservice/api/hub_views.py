@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -82,12 +81,6 @@ class RoutingRuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     def partial_update(self, request, pk=None):
         data = s.RoutingRuleWriteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        if not data.validated_data["changes"]:
-            raise InvalidInput(
-                _("Nothing to change: name at least one field in `changes`."),
-                code="nothing_to_change",
-                fields={"changes": [_("Name at least one field.")]},
-            )
         rule = hub_services.rule_save(
             actor=request_staff(request),
             rule_id=int(pk),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.db.models import Prefetch
-from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -17,7 +16,6 @@ from taxservice.api.hub_views import TaskIntakeMixin
 from taxservice.api.permissions import request_staff
 from taxservice.api.subtask_views import TaskSubtasksMixin
 from taxservice.catalogue.models import Item
-from taxservice.errors import InvalidInput
 from taxservice.taxpayers.selectors import taxpayer_search
 from taxservice.taxpayers.services import taxpayer_register
 from taxservice.workflow.cases import selectors, services
@@ -190,13 +188,6 @@ class TaskViewSet(
         data = s.TRANSITION_REQUESTS[name.validated_data["transition"]](data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        if values["transition"] == "reassign" and Task.objects.filter(pk=pk, assignee_id=values["assignee"]).exists():
-            # Nothing would change: no transition row, no version (docs/api-robustness.md).
-            raise InvalidInput(
-                _("The task is already assigned to this person."),
-                code="same_assignee",
-                fields={"assignee": [_("Choose someone else.")]},
-            )
         services.task_transition(
             task_id=int(pk),
             actor=staff,

@@ -184,6 +184,13 @@ def _transfer_step(task: Task, values: Values) -> Step:
 def _assign_step(task: Task, values: Values) -> Step:
     assignee = values.assignee
     assert assignee is not None
+    if assignee.pk == task.assignee_id:
+        # Nothing would change: no transition row (the page and the API alike).
+        raise InvalidInput(
+            gettext("The task is already assigned to %(name)s.") % {"name": assignee.name},
+            code="same_assignee",
+            fields={"assignee": [gettext("Choose someone else.")]},
+        )
     return Step(
         {"assignee": assignee},
         {"assignee": assignee.pk, "assignee_name": assignee.name, "from_assignee": task.assignee_id},

@@ -594,6 +594,13 @@ def rule_save(*, actor: Staff, changes: dict, reason: str, rule_id: int | None =
         for name, value in values.items():
             setattr(rule, name, value)
         _check_rule_team(rule)
+        if before is not None and rule.snapshot() == before:
+            # Nothing would change: no version, no change row (the page and the API alike).
+            raise InvalidInput(
+                _("Nothing to change: the rule already has these values."),
+                code="nothing_to_change",
+                fields={"changes": [_("Change at least one value.")]},
+            )
         rule.version += 1
         rule.updated_by = actor
         rule.updated_at = timezone.now()
