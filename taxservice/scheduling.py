@@ -39,6 +39,8 @@ PROCESS_UPLOAD = "taxservice.routing.tasks.process_upload"
 RECOMPUTE_CLOCKS = "taxservice.cases.tasks.recompute_clocks"
 # The escalation ladder's periodic scan (reminder, 催办, 督办, 通报).
 LADDER_SCAN = "taxservice.ladder.tasks.ladder_scan"
+# Draw last week's quality-inspection sample (Monday morning; one inspection per week).
+INSPECTION_DRAW = "taxservice.quality.tasks.inspection_draw_weekly"
 # Check and import a file of grid assignments (one GridImport row).
 PROCESS_GRID_IMPORT = "taxservice.grids.tasks.process_grid_import"
 # Recompute every taxpayer's category and service grade (one ClassificationRun row).

@@ -358,7 +358,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600,
     },
     "quality-weekly-sample": {
-        # quality.tasks.INSPECTION_DRAW: last week's quality-inspection sample, Monday 07:00
+        # scheduling.INSPECTION_DRAW: last week's quality-inspection sample, Monday 07:00
         # (idempotent: one inspection per week, a rerun returns it).
         "task": "taxservice.quality.tasks.inspection_draw_weekly",
         "schedule": crontab(minute=0, hour=7, day_of_week="mon"),

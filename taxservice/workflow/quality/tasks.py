@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from taxservice import scheduling
 from taxservice.workflow.quality import services
 
-# The name the beat schedule (settings.CELERY_BEAT_SCHEDULE) sends it by.
-INSPECTION_DRAW = "taxservice.quality.tasks.inspection_draw_weekly"
 
-
-@shared_task(name=INSPECTION_DRAW, acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=3)
+@shared_task(
+    name=scheduling.INSPECTION_DRAW, acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=3
+)
 def inspection_draw_weekly() -> int:
     """Draw last week's quality-inspection sample; returns the inspection's id.
 
