@@ -50,7 +50,18 @@ class AppendOnly(models.Model):
     def save(self, *args, **kwargs) -> None:
         if self.pk is not None and not self._state.adding:
             raise ValidationError(f"{self._meta.verbose_name} rows are append-only.")
+        self.keep_names()
         super().save(*args, **kwargs)
+
+    # Name-as-it-was fields: (the name field, the staff reference it copies the name of).
+    NAMED_REFERENCES: tuple[tuple[str, str], ...] = ()
+
+    def keep_names(self) -> None:
+        """Copy each referenced person's name as it is now into the row, so renaming someone
+        later never rewrites who did what (`NAMED_REFERENCES`)."""
+        for name_field, reference in self.NAMED_REFERENCES:
+            if not getattr(self, name_field) and getattr(self, f"{reference}_id", None) is not None:
+                setattr(self, name_field, getattr(self, reference).name[: self._meta.get_field(name_field).max_length])
 
     def delete(self, *args, **kwargs):
         raise ValidationError(f"{self._meta.verbose_name} rows are append-only.")

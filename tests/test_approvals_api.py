@@ -138,7 +138,7 @@ def test_the_deputy_approves_inside_the_window_and_the_log_records_both_names(ap
     assert [row["id"] for row in api(deputy).get("/api/v1/approvals/").json()["results"]] == [task.pk]
     assert _approve(api, deputy, task).status_code == 200
     log = TaskTransition.objects.get(task=task, transition="approve")
-    assert (log.actor, log.on_behalf_of, log.details["on_behalf_of_name"]) == (deputy, org.chief, org.chief.name)
+    assert (log.actor, log.on_behalf_of, log.on_behalf_of_name) == (deputy, org.chief, org.chief.name)
     client.force_login(org.chief.user)
     page = client.get(f"/tasks/{task.pk}/").content.decode()
     assert f"{deputy.name}（代 {org.chief.name}）" in page  # "deputy (for chief)"

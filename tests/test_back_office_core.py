@@ -153,7 +153,7 @@ def test_a_deputy_decides_for_the_chief_inside_the_window_and_the_log_names_both
     task = step(task, deputy, "approve", reason="代分局长同意")
     assert task.state == S.DONE
     row = TaskTransition.objects.get(task=task, transition="approve")
-    assert (row.actor, row.on_behalf_of, row.details["on_behalf_of_name"]) == (deputy, org.chief, org.chief.name)
+    assert (row.actor, row.on_behalf_of, row.on_behalf_of_name) == (deputy, org.chief, org.chief.name)
 
 
 @pytest.mark.parametrize("window", ["future", "past", "revoked"])
@@ -283,3 +283,15 @@ def test_a_rule_change_that_changes_nothing_writes_no_version(org):
         assert refused.value.code == "nothing_to_change"
     rule.refresh_from_db()
     assert (rule.version, RoutingRuleChange.objects.count()) == (version, changes)
+
+
+def test_the_history_keeps_names_as_they_were(org, joint_task):
+    """Issue #15, finding 6: renaming someone never rewrites who did what."""
+    task = joint_task()
+    accepted = TaskTransition.objects.get(task=task, transition="accept")
+    org.back_member.name = "改名后"
+    org.back_member.save()
+    accepted = TaskTransition.objects.get(pk=accepted.pk)
+    assert (accepted.actor_name, accepted.actor_label) == ("后台孙", "后台孙")
+    later = step(task, org.back_member, "request_materials", reason="补正")
+    assert TaskTransition.objects.filter(task=later, transition="request_materials").get().actor_name == "改名后"

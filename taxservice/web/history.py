@@ -56,11 +56,10 @@ def history_rows(log: Iterable[TaskTransition]) -> list[HistoryRow]:
 
 
 def _on_behalf_of(row: TaskTransition) -> str:
-    """The chief a deputy acted for: the name as logged then (`details.on_behalf_of_name`)."""
+    """The chief a deputy acted for: the name as logged then (`on_behalf_of_name`)."""
     if row.on_behalf_of_id is None:
         return ""
-    details = row.details if isinstance(row.details, dict) else {}
-    return str(details.get("on_behalf_of_name") or f"#{row.on_behalf_of_id}")
+    return row.on_behalf_of_name or f"#{row.on_behalf_of_id}"
 
 
 def _state_label(code: str) -> str:
@@ -114,8 +113,6 @@ def _describe(details: dict, names: _Names) -> list[tuple[str, str]]:
             out.append((_("Assignee"), str(value)))
         elif key == "assignee":
             continue  # the id; the name is logged next to it
-        elif key == "on_behalf_of_name":
-            continue  # shown with the actor: "deputy (for chief)"
         elif key == "from_assignee":
             out.append((_("Previous assignee"), names.staff.get(value, str(value))))
         elif key == "paused_seconds":

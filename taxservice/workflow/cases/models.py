@@ -157,8 +157,12 @@ class CaseTransition(AppendOnly):
         related_name="+",
         help_text=_("Empty means the system (automation)."),
     )
+    # The actor's name as it was (a rename never rewrites the history).
+    actor_name = models.CharField(_("actor's name"), max_length=50, blank=True, editable=False)
     at = models.DateTimeField(_("at"), default=timezone.now)
     details = models.JSONField(_("details"), default=dict, blank=True)
+
+    NAMED_REFERENCES = (("actor_name", "actor"),)
 
     class Meta:
         ordering = ["at", "id"]
@@ -506,9 +510,14 @@ class TaskTransition(AppendOnly):
         related_name="+",
         db_index=False,
     )
+    # The names as they were (a rename never rewrites the history).
+    actor_name = models.CharField(_("actor's name"), max_length=50, blank=True, editable=False)
+    on_behalf_of_name = models.CharField(_("name of whom it was done for"), max_length=50, blank=True, editable=False)
     at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
     reason = models.TextField(_("reason"), blank=True)
     details = models.JSONField(_("details"), default=dict, blank=True)
+
+    NAMED_REFERENCES = (("actor_name", "actor"), ("on_behalf_of_name", "on_behalf_of"))
 
     class Meta:
         ordering = ["at", "id"]
@@ -526,7 +535,9 @@ class TaskTransition(AppendOnly):
 
     @property
     def actor_label(self) -> str:
-        return self.actor.name if self.actor_id else str(_("system"))
+        if self.actor_id is None:
+            return str(_("system"))
+        return self.actor_name or self.actor.name
 
 
 class TaskAssignment(models.Model):

@@ -303,8 +303,6 @@ def task_transition(
             _refuse_open_subtasks(task)
         step = spec.step(task, dataclasses.replace(values, assignee=assignee))
         log_details = {**step.details, **(details or {})}
-        if on_behalf_of is not None:
-            log_details["on_behalf_of_name"] = on_behalf_of.name
         from_state = task.state
         from_holder = holder(task)
         method(**step.kwargs)
