@@ -30,7 +30,7 @@ class TeamForm(ServiceErrorsMixin, forms.Form):
     name = forms.CharField(label=gettext_lazy("Team name"), max_length=teams.NAME_MAX)
     members = forms.ModelMultipleChoiceField(
         queryset=Staff.objects.none(),
-        label=gettext_lazy("Members"),
+        label=gettext_lazy("Team members"),
         required=False,
         widget=forms.CheckboxSelectMultiple,
         help_text=gettext_lazy("Staff of the branch."),
