@@ -174,9 +174,9 @@ def emit(event: str, data: dict[str, Any], *, at: dt.datetime | None = None) -> 
     return deliveries
 
 
-def emit_task_state_changed(task: Any, log: Any) -> None:
+def emit_task_state_changed(task: Any, log: Any) -> list[WebhookDelivery]:
     """`task.state_changed`, from a task's transition log row (in its transaction)."""
-    emit(
+    return emit(
         Event.TASK_STATE_CHANGED,
         {
             "task": task.pk,
@@ -191,15 +191,15 @@ def emit_task_state_changed(task: Any, log: Any) -> None:
     )
 
 
-def emit_case_closed(case: Any) -> None:
+def emit_case_closed(case: Any) -> list[WebhookDelivery]:
     """`case.closed`, when a case's last open task ends (in its transaction)."""
     closed_at = case.closed_at or timezone.now()
-    emit(Event.CASE_CLOSED, {"case": case.pk, "closed_at": closed_at.isoformat()}, at=closed_at)
+    return emit(Event.CASE_CLOSED, {"case": case.pk, "closed_at": closed_at.isoformat()}, at=closed_at)
 
 
-def emit_report_ready(*, report: str, report_id: int | str, url: str = "") -> None:
+def emit_report_ready(*, report: str, report_id: int | str, url: str = "") -> list[WebhookDelivery]:
     """`report.ready`, for a generated report (its kind, id and where to fetch it)."""
-    emit(Event.REPORT_READY, {"report": report, "id": report_id, "url": url})
+    return emit(Event.REPORT_READY, {"report": report, "id": report_id, "url": url})
 
 
 # --- delivery --------------------------------------------------------------------------------
@@ -292,9 +292,8 @@ def _record_attempt(delivery_id: int, *, status: int | None, error: str, final: 
         elif final or delivery.attempts >= settings.TAXSERVICE_WEBHOOK_MAX_ATTEMPTS:
             delivery.failed_at = now
         else:
-            wait = retry_delay(delivery.attempts)
-            delivery.next_attempt_at = now + wait
-            outbox.enqueue(scheduling.WEBHOOK_DELIVER, [delivery.pk], delay=wait)
+            message = outbox.enqueue(scheduling.WEBHOOK_DELIVER, [delivery.pk], delay=retry_delay(delivery.attempts))
+            delivery.next_attempt_at = message.available_at if message is not None else None
         delivery.save()
     if not ok:
         logger.warning(
