@@ -238,6 +238,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "taxservice.idempotency.schema.document_idempotency_key",  # the Idempotency-Key header on POSTs
+        "taxservice.api.schema.document_common_errors",  # 400/401/403/404/413/415/422/429 on every operation
     ],
     "ENUM_NAME_OVERRIDES": {
         "TaskStateEnum": "taxservice.workflow.cases.models.TaskState",
@@ -258,6 +259,10 @@ SPECTACULAR_SETTINGS = {
         "TierEnum": "taxservice.org.models.Tier",
         "ListEnum": "taxservice.catalogue.models.HandlingList",
         "FieldCheckResultEnum": "taxservice.workflow.fieldchecks.models.FieldCheck.Result",
+        "ApproveEnum": ["approve"],  # the `approve` transition and the bulk approval's only decision
+        "InspectionStateEnum": "taxservice.workflow.quality.models.Inspection.State",
+        "VisitChannelEnum": "taxservice.workflow.quality.models.VisitChannel",
+        "WebhookEventEnum": "taxservice.webhooks.models.Event",
     },
 }
 

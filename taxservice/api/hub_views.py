@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -15,7 +16,7 @@ from taxservice import access
 from taxservice.api import serializers as s
 from taxservice.api.permissions import request_staff, requires
 from taxservice.errors import InvalidInput
-from taxservice.org.models import Staff
+from taxservice.org.models import Staff, Tier
 from taxservice.pagination import IdFirstPageNumberPagination
 from taxservice.workflow.cases import selectors
 from taxservice.workflow.cases.models import Task
@@ -29,7 +30,6 @@ class StaffViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """Staff with their teams, duty and load (coordinators and administrators, as on the hub's staff page)."""
 
     permission_classes = [requires(access.can_use_hub)]
-
     serializer_class = s.StaffSerializer
     queryset = Staff.objects.none()
 
@@ -57,7 +57,6 @@ class RoutingRuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     and administrators, as on the hub's rules page."""
 
     permission_classes = [requires(access.can_use_hub)]
-
     serializer_class = s.RoutingRuleSerializer
     queryset = RoutingRule.objects.select_related("match_item", "match_district", "team").order_by("priority", "id")
     pagination_class = None
@@ -103,16 +102,26 @@ class HubQueueView(APIView):
             OpenApiParameter(
                 "state",
                 str,
+                enum=[str(state) for state in hub_selectors.HUB_STATES],
                 description="queued (default), assigned, in_progress, awaiting_materials, awaiting_approval",
             ),
             OpenApiParameter("team", str, description="team code; '-' for tasks without a team"),
-            OpenApiParameter("source", str),
-            OpenApiParameter("tier", str),
+            OpenApiParameter("source", str, enum=Task.Source.values),
+            OpenApiParameter("tier", str, enum=Tier.values),
             OpenApiParameter("alerts", bool, description="only tasks with an open alert"),
-            OpenApiParameter("age", str, description="lt1, 1to3 or gt3 (days since the task came in)"),
-            OpenApiParameter("due", str, description="overdue, today or later"),
-            OpenApiParameter("older_than_hours", int),
-            OpenApiParameter("due_before", str, description="ISO date-time"),
+            OpenApiParameter(
+                "age",
+                str,
+                enum=[bucket for bucket, _label in hub_selectors.AGE_BUCKETS],
+                description="lt1, 1to3 or gt3 (days since the task came in)",
+            ),
+            OpenApiParameter("due", str, enum=[bucket for bucket, _label in hub_selectors.DUE_BUCKETS]),
+            OpenApiParameter(
+                "older_than_hours",
+                OpenApiTypes.INT,
+                description=f"0 to {hub_selectors.MAX_OLDER_THAN_HOURS} (a century)",
+            ),
+            OpenApiParameter("due_before", OpenApiTypes.DATETIME, description="ISO date-time"),
             OpenApiParameter("facets", bool, description="include the facet counts (default true)"),
         ],
         responses=s.HubQueuePageSerializer,

@@ -15,6 +15,7 @@ from taxservice.workdays.calendar import WorkCalendar
 from taxservice.workflow.cases import clocks, selectors, transitions
 from taxservice.workflow.cases.models import Case, Channel, Scenario, Task, TaskTransition
 from taxservice.workflow.routing.models import FILTER_NAMES, Chooser, Target
+from taxservice.workflow.routing.services import INTAKE_SOURCES
 
 # The longest free text the API accepts (notes, reasons, results, outcomes), in characters.
 # The model fields are TextFields; the API and the services bound them (docs/api-robustness.md).
@@ -128,7 +129,7 @@ class ClockSerializer(serializers.Serializer):
 
 
 class TaskSerializer(serializers.ModelSerializer):
-    case = serializers.PrimaryKeyRelatedField(read_only=True)
+    case = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True, help_text="null for a hub intake")
     item = serializers.SlugRelatedField(slug_field="code", read_only=True)
     item_name = serializers.CharField(source="item.name", read_only=True)
     taxpayer = serializers.SlugRelatedField(slug_field="credit_code", read_only=True)
@@ -392,7 +393,7 @@ class MeSerializer(serializers.ModelSerializer):
 
 
 class TaskIntakeSerializer(serializers.Serializer):
-    source = serializers.CharField(max_length=24, help_text="risk | data_governance | business | grid | hotline_12345")
+    source = serializers.ChoiceField(choices=INTAKE_SOURCES, help_text="The line the task comes from.")
     taxpayer = serializers.CharField(max_length=64, help_text="The taxpayer's credit code.")
     item = serializers.CharField(max_length=16, help_text="A catalogue item code.")
     notes = serializers.CharField(required=False, allow_blank=True, default="", max_length=TEXT_MAX_LENGTH)
