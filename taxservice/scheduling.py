@@ -35,6 +35,8 @@ NOTIFY_TRANSITIONS = "taxservice.cases.tasks.notify_transitions"
 ROBOT_DISPATCH = "taxservice.routing.tasks.robot_dispatch"
 ROBOT_SWEEP = "taxservice.routing.tasks.robot_sweep"
 PROCESS_UPLOAD = "taxservice.routing.tasks.process_upload"
+# Restart or fail the bulk uploads stuck without progress (beat; routing/uploads.py).
+UPLOAD_SWEEP = "taxservice.routing.tasks.upload_sweep"
 # Recompute the open tasks' due times after a calendar or time-limit change (one ClockRecompute row).
 RECOMPUTE_CLOCKS = "taxservice.cases.tasks.recompute_clocks"
 # The escalation ladder's periodic scan (reminder, 催办, 督办, 通报).

@@ -343,7 +343,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": TAXSERVICE_LADDER_SCAN_SECONDS,
     },
     "upload-sweep": {
-        # routing.tasks.UPLOAD_SWEEP: restart or fail the bulk uploads stuck without progress.
+        # scheduling.UPLOAD_SWEEP: restart or fail the bulk uploads stuck without progress.
         "task": "taxservice.routing.tasks.upload_sweep",
         "schedule": TAXSERVICE_UPLOAD_SWEEP_SECONDS,
     },

@@ -37,7 +37,7 @@ def robot_sweep(trigger: str = "sweep") -> int:
 UPLOAD_SOFT_TIME_LIMIT = 15 * 60
 UPLOAD_TIME_LIMIT = UPLOAD_SOFT_TIME_LIMIT + 60
 # Beat's stuck-upload sweep (settings.CELERY_BEAT_SCHEDULE["upload-sweep"]).
-UPLOAD_SWEEP = "taxservice.routing.tasks.upload_sweep"
+UPLOAD_SWEEP = scheduling.UPLOAD_SWEEP
 
 
 @shared_task(
