@@ -70,9 +70,7 @@ def broker_down(settings):
     settings.CELERY_TASK_ALWAYS_EAGER = True
 
 
-def test_a_follow_up_is_a_row_in_the_transaction_and_runs_once_after_the_commit(
-    db, django_capture_on_commit_callbacks
-):
+def test_a_follow_up_is_a_row_in_the_transaction_and_runs_once_after_the_commit(db, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         with transaction.atomic():
             scheduling.after_commit(RECORD, 7, flag="x")
@@ -189,3 +187,24 @@ def test_a_transition_writes_its_notification_follow_up_through_the_outbox(
     log = TaskTransition.objects.get(task=task, transition="transfer")
     message = OutboxMessage.objects.get(task_name=scheduling.NOTIFY_TRANSITION, args=[log.pk])
     assert message.sent_at is not None
+
+
+def test_the_backlog_is_on_the_operations_page_and_in_the_metrics(client, org, settings):
+    settings.LANGUAGE_CODE = "en"
+    waiting = outbox.enqueue(RECORD, [1], delay=dt.timedelta(hours=1))
+    OutboxMessage.objects.filter(pk=waiting.pk).update(
+        created_at=timezone.now() - dt.timedelta(minutes=10), last_error="OperationalError('refused')"
+    )
+    outbox.enqueue(RECORD, [2], delay=dt.timedelta(hours=1))
+    client.force_login(org.admin.user)
+    page = client.get("/operations/")
+    assert page.context["snapshot"].outbox.pending == 2
+    assert page.context["snapshot"].outbox.failing == 1
+    assert 'id="ops-outbox"' in page.content.decode()
+
+    metrics = client.get("/metrics").content.decode()
+    assert "taxservice_outbox_pending_messages 2.0" in metrics
+    age = next(
+        line for line in metrics.splitlines() if line.startswith("taxservice_outbox_oldest_pending_age_seconds ")
+    )
+    assert float(age.split()[1]) >= 600

@@ -117,6 +117,17 @@ def snapshot_metrics(snapshot: Snapshot) -> Iterator[Metric]:
         "When beat last sent the robot's sweep (Unix time; 0: never).",
         value=_ts(snapshot.beat_last_sweep_at),
     )
+    if snapshot.outbox is not None:
+        yield GaugeMetricFamily(
+            "taxservice_outbox_pending_messages",
+            "Follow-up messages written but not yet published to the broker (the outbox's backlog).",
+            value=snapshot.outbox.pending,
+        )
+        yield GaugeMetricFamily(
+            "taxservice_outbox_oldest_pending_age_seconds",
+            "Age of the oldest unpublished outbox message (0: none waiting).",
+            value=snapshot.outbox.age_seconds(snapshot.at),
+        )
 
 
 def task_metrics(counts: dict[tuple[str, str], int]) -> Iterator[Metric]:

@@ -24,6 +24,7 @@ from django.db.models import Count, Max, Sum
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
+from taxservice.outbox import services as outbox
 from taxservice.workflow.cases.models import OPEN_STATES, Task, TaskState
 from taxservice.workflow.routing.models import RobotRun, RobotSettings, UploadBatch
 from taxservice.workflow.routing.selectors import HUB_STATES
@@ -54,6 +55,7 @@ class Snapshot:
     robot: RobotFigures
     beat_last_sweep_at: dt.datetime | None
     beat_enabled: bool | None  # None: the sweep's entry is not in the database yet
+    outbox: outbox.Backlog | None = None  # follow-ups waiting to be published (taxservice/outbox)
 
     @property
     def hub_by_state(self) -> dict[str, int]:
@@ -141,6 +143,7 @@ def ops_snapshot(*, now: dt.datetime | None = None) -> Snapshot:
         robot=robot,
         beat_last_sweep_at=beat_last,
         beat_enabled=beat_enabled,
+        outbox=outbox.backlog(),
     )
 
 
