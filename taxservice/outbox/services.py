@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from celery import current_app
+from celery import current_app  # type: ignore[import-untyped]
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Min, Q
