@@ -38,22 +38,33 @@ import os
 import random
 import re
 import shutil
-import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 import uuid
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
-TOKEN = "soak-metrics-token"
+from _live import (
+    BIN,
+    METRICS_TOKEN,
+    Client,
+    Processes,
+    Stats,
+    django_setup,
+    free_port,
+    get_json,
+    manage,
+    percentile,
+    service_env,
+    wait_ready,
+)
+
+TOKEN = METRICS_TOKEN
 
 
 STARTED = time.monotonic()
@@ -61,137 +72,6 @@ STARTED = time.monotonic()
 
 def log(message: str) -> None:
     print(f"[soak +{time.monotonic() - STARTED:5.1f}s] {message}", flush=True)
-
-
-# --- processes ------------------------------------------------------------------------------
-
-
-class Processes:
-    def __init__(self, logdir: Path, env: dict[str, str]) -> None:
-        self.logdir = logdir
-        self.env = env
-        self.running: dict[str, subprocess.Popen] = {}
-
-    def start(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
-        out = open(self.logdir / f"{name}.log", "wb")
-        proc = subprocess.Popen(
-            argv, cwd=ROOT, env=env or self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        self.running[name] = proc
-        return proc
-
-    def stop(self, name: str) -> None:
-        proc = self.running.pop(name, None)
-        if proc is None or proc.poll() is not None:
-            return
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-
-    def stop_all(self) -> None:
-        for name in list(self.running):
-            self.stop(name)
-
-    def dead(self) -> list[str]:
-        return [name for name, proc in self.running.items() if proc.poll() is not None]
-
-
-def manage(env: dict[str, str], *args: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
-    )
-    if result.returncode != 0:
-        raise SystemExit(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-    return result.stdout
-
-
-# --- HTTP ------------------------------------------------------------------------------------
-
-
-@dataclass
-class Stats:
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
-    statuses: Counter = field(default_factory=Counter)
-    errors: list[str] = field(default_factory=list)
-
-    def add(self, kind: str, status: int, seconds: float, detail: str = "") -> None:
-        with self.lock:
-            self.latencies[kind].append(seconds)
-            self.statuses[(kind, status)] += 1
-            if status >= 500 or status == 0:
-                self.errors.append(f"{kind} {status} {detail[:200]}")
-
-
-class Client:
-    """One keep-alive connection to one server, with one token."""
-
-    def __init__(self, port: int, token: str, stats: Stats) -> None:
-        self.port = port
-        self.token = token
-        self.stats = stats
-        self.conn: http.client.HTTPConnection | None = None
-
-    def call(self, kind: str, method: str, path: str, body=None, headers=None) -> tuple[int, dict | None]:
-        headers = {
-            "Authorization": f"Token {self.token}",
-            "X-Request-ID": f"soak-{uuid.uuid4().hex[:16]}",
-            **(headers or {}),
-        }
-        if isinstance(body, dict | list):
-            body = json.dumps(body)
-            headers["Content-Type"] = "application/json"
-        started = time.perf_counter()
-        try:
-            if self.conn is None:
-                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-            self.conn.request(method, path, body=body, headers=headers)
-            response = self.conn.getresponse()
-            raw = response.read()
-            status = response.status
-        except (OSError, http.client.HTTPException) as exc:
-            self.conn = None
-            self.stats.add(kind, 0, time.perf_counter() - started, repr(exc))
-            return 0, None
-        self.stats.add(kind, status, time.perf_counter() - started, raw.decode(errors="replace"))
-        try:
-            return status, json.loads(raw) if raw else None
-        except ValueError:
-            return status, None
-
-
-def get_json(port: int, path: str, headers=None, timeout: float = 5) -> tuple[int, dict | None]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        conn.request("GET", path, headers=headers or {})
-        response = conn.getresponse()
-        raw = response.read()
-        try:
-            return response.status, json.loads(raw)
-        except ValueError:
-            return response.status, {"text": raw.decode(errors="replace")}
-    except OSError:
-        return 0, None
-    finally:
-        conn.close()
-
-
-def wait_ready(port: int, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if get_json(port, "/readyz")[0] == 200:
-            return
-        time.sleep(0.5)
-    raise SystemExit(f"the server on port {port} did not become ready: {get_json(port, '/readyz')}")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # --- a loopback proxy to PostgreSQL that can be switched off ----------------------------------
@@ -424,13 +304,6 @@ def readiness_flip(env: dict[str, str], procs: Processes, pg: tuple[str, int], d
         proxy.close()
 
 
-def percentile(values: list[float], p: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--short", action="store_true", help="CI's run: 30 s of load, small city")
@@ -460,30 +333,7 @@ def main() -> int:
     redis_client.flushdb()
 
     workdir = Path(tempfile.mkdtemp(prefix="taxservice-soak-"))
-    multiproc = workdir / "prometheus"
-    multiproc.mkdir()
-    env = {
-        **os.environ,
-        "DATABASE_URL": args.database,
-        "CELERY_BROKER_URL": args.redis,
-        "CACHE_URL": args.redis,
-        "TAXSERVICE_VAR_DIR": str(workdir),
-        "TAXSERVICE_PRODUCTION": "false",
-        "DJANGO_DEBUG": "false",
-        # DEBUG off refuses the public development key (docs/security.md): a key of this run's own.
-        "DJANGO_SECRET_KEY": uuid.uuid4().hex * 2,
-        # The soak measures the service, not the API's rate limit (tests/test_throttle.py does).
-        "TAXSERVICE_API_RATE": "1000000",
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "LOG_FORMAT": "json",
-        "TAXSERVICE_ACCESS_LOG": "true",
-        "TAXSERVICE_METRICS_TOKEN": TOKEN,
-        "PROMETHEUS_MULTIPROC_DIR": str(multiproc),
-        "TAXSERVICE_ROBOT_SWEEP_SECONDS": "5",
-        "DB_CONN_MAX_AGE": "0",
-        "PYTHONUNBUFFERED": "1",
-    }
-    env.pop("CELERY_TASK_ALWAYS_EAGER", None)
+    env = service_env(args.database, args.redis, workdir)
     procs = Processes(workdir, env)
     failures: list[str] = []
     try:
@@ -492,13 +342,7 @@ def main() -> int:
         manage(env, "seed_demo", "--taxpayers", "60" if args.short else "300", "--cases", "10" if args.short else "60")
         log(f"migrated and seeded in {time.monotonic() - started_all:.0f}s")
 
-        # This process reads and checks the database through the ORM, with the same settings.
-        os.environ.update({k: v for k, v in env.items() if k not in ("PROMETHEUS_MULTIPROC_DIR",)})
-        os.environ["DJANGO_SETTINGS_MODULE"] = "taxservice.settings"
-        sys.path.insert(0, str(ROOT))
-        import django
-
-        django.setup()
+        django_setup(env)
         data, tokens = setup_people()
 
         ports = [free_port(), free_port()]
