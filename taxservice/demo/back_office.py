@@ -224,6 +224,12 @@ def _subtasks(rng: random.Random, organisation: Organisation, case_ids: list[int
                 )
 
 
+def detach_demo_subtasks(*, task_ids: set[int]) -> None:
+    """Inside `demo_reset`, just before the demo's tasks are deleted together: `Task.parent`
+    protects a parent from deletion while a sub-task points at it, even when both go."""
+    Task.objects.filter(pk__in=task_ids, parent__isnull=False).update(parent=None)
+
+
 def delete_demo_back_office(*, staff: list[int]) -> None:
     """Inside `demo_reset`, after the demo's tasks are gone: the declarations, delegations and
     change-log rows of the demo's staff, then the department's login, desk and branch."""

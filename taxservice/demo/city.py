@@ -48,7 +48,7 @@ from taxservice.workflow.ladder.services import ladder_scan
 from taxservice.workflow.routing.models import RobotSettings, RoutingRule, RoutingRuleChange
 
 from .back_office import USERNAMES as BACK_OFFICE_USERNAMES
-from .back_office import build_back_office, delete_demo_back_office
+from .back_office import build_back_office, delete_demo_back_office, detach_demo_subtasks
 from .cases import CaseBuilder
 from .classification import classify_demo_taxpayers, delete_demo_classification
 from .fieldchecks import build_field_checks, delete_demo_field_checks
@@ -164,6 +164,7 @@ def _delete_demo() -> None:
     # dropping whole demo histories together with their tasks and cases is the one
     # sanctioned way to remove log rows.
     AppendOnly.purge(TaskTransition.objects.filter(task_id__in=task_ids))
+    detach_demo_subtasks(task_ids=task_ids)  # Task.parent protects: sub-tasks go with their parents
     Task.objects.filter(pk__in=task_ids).delete()  # assignments, decisions and alerts cascade
     AppendOnly.purge(CaseTransition.objects.filter(case_id__in=case_ids))
     Case.objects.filter(pk__in=case_ids).delete()
