@@ -34,6 +34,7 @@ from taxservice.access import (
 from taxservice.org.models import Role
 from taxservice.workflow.cases.policy import DECISIONS
 from taxservice.workflow.cases.transitions import TRANSITIONS, Transition
+from taxservice.workflow.nearby import policy as nearby_policy
 
 R = Role
 
@@ -96,6 +97,13 @@ COUNTER_CANCEL = "cancel"
 # Roles that see every task and may act on any (`Staff.sees_everything`, `access.may_act_on`).
 ACT_ON_ANY = frozenset({R.COORDINATOR, R.ADMIN})
 
+# Every named rule: the access policy's, and the page rules the door-to-door work declares
+# beside its own policy (taxservice/workflow/nearby/policy.py).
+ALL_RULES: tuple[Rule, ...] = (
+    *access.RULES,
+    *(value for value in vars(nearby_policy).values() if isinstance(value, Rule)),
+)
+
 Alternatives = tuple[frozenset[str], ...]
 NEVER: Alternatives = ()
 
@@ -155,7 +163,7 @@ def rule_cell(rule: Rule, role: str) -> Alternatives:
     found: list[set[str]] = []
     if role in rule.roles:
         found.append(set())
-    if isinstance(rule, GridMembershipRule):
+    if isinstance(rule, GridMembershipRule | nearby_policy.GridStaffRule):
         found.append({GRID_MEMBER})
     elif isinstance(rule, DeputyRule):
         found.append({DEPUTY})
@@ -170,7 +178,7 @@ def matrix() -> list[Row]:
         Row(name, "transition", {role: transition_cell(spec, role) for role in ROLES})
         for name, spec in TRANSITIONS.items()
     ]
-    rows += [Row(rule.name, "rule", {role: rule_cell(rule, role) for role in ROLES}) for rule in access.RULES]
+    rows += [Row(rule.name, "rule", {role: rule_cell(rule, role) for role in ROLES}) for rule in ALL_RULES]
     return rows
 
 
