@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.urls import URLResolver, get_resolver
 from django.utils import timezone
 from django_fsm import can_proceed
+from rest_framework.test import APIClient
 
 from taxservice import access, authz
 from taxservice.org.models import Branch, Delegation, Role, Staff, Team
@@ -48,7 +50,7 @@ def test_the_command_prints_the_table_and_writes_the_document(tmp_path):
 
 def test_the_matrix_has_a_row_for_every_transition_and_rule_and_a_cell_for_every_role():
     rows = authz.matrix()
-    assert [row.action for row in rows] == [*TRANSITIONS, *(rule.name for rule in access.RULES)]
+    assert [row.action for row in rows] == [*TRANSITIONS, *(rule.name for rule in authz.ALL_RULES)]
     for row in rows:
         assert set(row.cells) == set(Role.values)
         for alternatives in row.cells.values():
@@ -321,3 +323,123 @@ def test_every_account_against_every_transition_on_every_task_answers_as_the_mat
                 checked += 1
                 admitted += want
     assert checked > 5000 and 0 < admitted < checked
+
+
+# --- the pages and the API --------------------------------------------------------------------
+
+
+def _walk(patterns, prefix=""):
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            yield from _walk(entry.url_patterns, prefix + str(entry.pattern))
+        else:
+            yield prefix + str(entry.pattern), entry
+
+
+def _page_rule(func) -> tuple[bool, access.Rule | None]:
+    """Whether the view is a `staff_page`, and its rule: read from the decorator's closure."""
+    stack, seen = [func], set()
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if getattr(current, "__qualname__", "").startswith("staff_page."):
+            cells = dict(
+                zip(current.__code__.co_freevars, (cell.cell_contents for cell in current.__closure__), strict=False)
+            )
+            return True, cells["rule"]
+        for cell in getattr(current, "__closure__", None) or ():
+            if callable(cell.cell_contents):
+                stack.append(cell.cell_contents)
+        if getattr(current, "__wrapped__", None) is not None:
+            stack.append(current.__wrapped__)
+    return False, None
+
+
+def _api_rules(func) -> list[access.Rule] | None:
+    """The named rules a DRF view's permission classes ask (None: not a DRF view)."""
+    cls = getattr(func, "cls", None)
+    if cls is None:
+        return None
+    by_name = {f"Requires_{rule.name}": rule for rule in authz.ALL_RULES}
+    return [by_name[permission.__name__] for permission in cls.permission_classes if permission.__name__ in by_name]
+
+
+def _routes():
+    pages, endpoints = [], []
+    for route, pattern in _walk(get_resolver().url_patterns):
+        if "<" in route or "(?P" in route or route.endswith("$"):
+            continue
+        if route.startswith("api/v1/"):
+            rules = _api_rules(pattern.callback)
+            if rules is not None and "get" in [m.lower() for m in pattern.callback.cls.http_method_names]:
+                endpoints.append(("/" + route, rules))
+        else:
+            is_page, rule = _page_rule(pattern.callback)
+            if is_page:
+                pages.append(("/" + route, rule))
+    return pages, endpoints
+
+
+def admitted(staff: Staff, rule: access.Rule) -> bool:
+    """The matrix's cell for the rule and the staff member's roles, by the test's facts."""
+    kinds = set(Team.objects.filter(members=staff).values_list("kind", flat=True))
+    facts = {
+        authz.ANY: True,
+        authz.GRID_MEMBER: Team.Kind.GRID in kinds,
+        authz.DESK_TEAM: Team.Kind.COORDINATION in kinds,
+        authz.DEPUTY: bool(chiefs_for(staff)),
+    }
+    cells = authz.row(rule.name).cells
+    return any(all(facts[relation] for relation in relations) for role in staff.roles for relations in cells[role])
+
+
+@pytest.fixture
+def accounts(org):
+    lead = StaffFactory(user__username="lead", home_branch=org.source, roles=[Role.TEAM_LEAD], teams=[org.basic])
+    deputy = StaffFactory(user__username="deputy", home_branch=org.source, roles=[Role.TEAM_MEMBER], teams=[org.basic])
+    now = timezone.now()
+    Delegation.objects.create(
+        chief=org.chief,
+        deputy=deputy,
+        starts_at=now - dt.timedelta(hours=1),
+        ends_at=now + dt.timedelta(days=2),
+        reason="出差",
+        created_by=org.chief,
+    )
+    return [
+        org.clerk, org.coordinator, org.member, org.back_member, org.expert, lead,
+        org.chief, org.inspector, org.admin, org.integrator, deputy,
+    ]  # fmt: skip
+
+
+def test_every_page_and_api_list_answers_every_account_as_the_matrix(client, accounts):
+    pages, endpoints = _routes()
+    assert len(pages) > 20 and len(endpoints) > 10
+    # GET only: a POST-only page answers 405 before anything else.
+    pages = [(url, rule) for url, rule in pages if client.get(url).status_code != 405]
+    for url, _rule in pages:
+        assert client.get(url).status_code == 302, url  # anonymous: to the sign-in page
+    anonymous = APIClient()
+    for url, _rules in endpoints:
+        assert anonymous.get(url).status_code == 401, url
+    wrong = []
+    for staff in accounts:
+        client.force_login(staff.user)
+        api = APIClient()
+        api.force_authenticate(staff.user)
+        for url, rule in pages:
+            status = client.get(url).status_code
+            want = Role.INTEGRATOR not in staff.roles and (rule is None or admitted(staff, rule))
+            if (status == 403) == want or status >= 500:
+                wrong.append(("page", url, staff.user.username, status, "admitted" if want else "refused"))
+        # Endpoints whose view checks a rule in its body (no `requires(rule)`) are not read here.
+        for url, rules in endpoints:
+            if not rules:
+                continue
+            status = api.get(url).status_code
+            want = all(admitted(staff, rule) for rule in rules)
+            if (status == 403) == want or status >= 500:
+                wrong.append(("api", url, staff.user.username, status, "admitted" if want else "refused"))
+    assert not wrong, "\n".join(map(str, wrong))
