@@ -295,3 +295,17 @@ def test_the_history_keeps_names_as_they_were(org, joint_task):
     assert (accepted.actor_name, accepted.actor_label) == ("后台孙", "后台孙")
     later = step(task, org.back_member, "request_materials", reason="补正")
     assert TaskTransition.objects.filter(task=later, transition="request_materials").get().actor_name == "改名后"
+
+
+def test_an_escalated_task_is_dispatched_at_random_in_the_branch_team(
+    org, open_case, django_capture_on_commit_callbacks
+):
+    task = open_case("assisted").tasks.get()
+    step(task, org.clerk, "transfer")
+    step(task, org.member, "assign")
+    step(task, org.member, "accept")
+    with django_capture_on_commit_callbacks(execute=True):
+        escalated = step(task, org.member, "escalate", reason="需实地核查")
+    assert (escalated.team, escalated.auto_dispatch) == (org.basic, True)
+    task = Task.objects.get(pk=task.pk)
+    assert (task.state, task.assignee) == (S.ASSIGNED, org.back_member)

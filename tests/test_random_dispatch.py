@@ -63,7 +63,7 @@ def test_escalation_to_a_branch_team_is_for_the_robot_unless_the_rule_says_manua
     RoutingRule.objects.filter(name=JOINT_RULE).update(auto_dispatch=False)
     manual = engine.escalation(item=items["joint"], source="front_desk", taxpayer=taxpayer)
     assert (manual.team, manual.auto_dispatch) == (org.basic, False)
-    assert engine.escalation_team(item=items["joint"], taxpayer=taxpayer) == org.basic
+    assert engine.escalation(item=items["joint"], source="", taxpayer=taxpayer).team == org.basic
 
 
 def test_a_task_that_found_nobody_is_redistributed_when_capacity_frees_up_whatever_its_rule(

@@ -394,10 +394,12 @@ class Task(ConcurrentTransitionMixin, models.Model):
         pass
 
     @transition(field=state, source=S.IN_PROGRESS, target=S.QUEUED, conditions=[_not_in_back_office])
-    def escalate(self, *, team: Team | None) -> None:
+    def escalate(self, *, team: Team | None, auto_dispatch: bool = False) -> None:
         self.tier = Tier.BACK
         self.team = team
         self.assignee = None
+        # A branch team's robot dispatches it at random unless the rule says manual.
+        self.auto_dispatch = auto_dispatch
 
     @transition(field=state, source=S.IN_PROGRESS, target=S.AWAITING_APPROVAL, conditions=[needs_approval])
     def submit_for_approval(self, *, result: str = "") -> None:

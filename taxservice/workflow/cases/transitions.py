@@ -241,8 +241,12 @@ def _decide_extension_step(task: Task, values: Values) -> Step:
 
 
 def _escalate_step(task: Task, values: Values) -> Step:
-    team = engine.escalation_team(item=task.item, taxpayer=task.taxpayer)
-    return Step({"team": team}, {"team": team.code if team else None, "from_assignee": task.assignee_id})
+    found = engine.escalation(item=task.item, source=task.source, taxpayer=task.taxpayer)
+    team = found.team
+    return Step(
+        {"team": team, "auto_dispatch": found.auto_dispatch},
+        {"team": team.code if team else None, "from_assignee": task.assignee_id, "auto_dispatch": found.auto_dispatch},
+    )
 
 
 def _return_step(task: Task, values: Values) -> Step:

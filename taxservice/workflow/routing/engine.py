@@ -136,8 +136,3 @@ def escalation(*, item: Item, source: str, taxpayer: Taxpayer) -> Classification
     auto = is_branch_team(team) and (item.high_frequency or not says_manual)
     kind = team.kind if team is not None else Team.Kind.COORDINATION_POST
     return Classification(rule=rule, tier=Tier.BACK, team_kind=kind, team=team, auto_dispatch=auto)
-
-
-def escalation_team(*, item: Item, taxpayer: Taxpayer) -> Team | None:
-    """Where an escalated task goes (`escalation`'s team)."""
-    return escalation(item=item, source="", taxpayer=taxpayer).team
