@@ -62,8 +62,13 @@ def _task(name: str):  # a Celery task
 
 def send(name: str, *args, **kwargs) -> None:
     """Send the task now (eagerly run in the embedded setup), through the outbox: if the
-    broker refuses it, it is logged and the relay sends it later. Never raises."""
-    after_commit(name, *args, **kwargs)
+    broker refuses it, it is logged and the relay sends it later. Never raises: it runs in
+    on-commit hooks, after the change committed, when an exception could only turn a
+    committed write into a 500."""
+    try:
+        after_commit(name, *args, **kwargs)
+    except Exception:  # even the outbox's table unreachable: log it, the write stands
+        logger.exception("Could not schedule %s%r", name, args)
 
 
 def after_commit(name: str, *args, **kwargs) -> None:
