@@ -166,6 +166,12 @@ class FieldCheckAttachmentView(APIView):
 
     renderer_classes = [JSONRenderer, AnyMediaRenderer]
 
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if isinstance(response, Response) and response.status_code >= 400:  # an error is JSON, whatever was asked
+            response.accepted_renderer, response.accepted_media_type = JSONRenderer(), JSONRenderer.media_type
+        return response
+
     @extend_schema(
         responses={
             (200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, description="The file."),

@@ -87,8 +87,22 @@ def common_statuses(path: str, method: str, operation: dict) -> list[int]:
     return sorted(statuses)
 
 
+FIELDS_ANY = "A field's messages: a list, or for a list or nested field, its messages by index or key."
+
+
+def relax_error_fields(schemas: dict) -> None:
+    """Every error shape's `fields`: a refused list field's messages come by index
+    (`{"members": {"0": [...]}}`), not as a list of strings, whatever a view's serializer says."""
+    for schema in schemas.values():
+        props = schema.get("properties", {})
+        if {"code", "detail", "fields"} <= set(props) and props["fields"].get("type") == "object":
+            props["fields"]["additionalProperties"] = {"description": FIELDS_ANY}
+
+
 def document_common_errors(result, generator, request, public):
-    result.setdefault("components", {}).setdefault("schemas", {}).setdefault(COMPONENT, dict(COMPONENT_SCHEMA))
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas.setdefault(COMPONENT, dict(COMPONENT_SCHEMA))
+    relax_error_fields(schemas)
     for path, operations in result.get("paths", {}).items():
         if not path.startswith(PREFIX):
             continue

@@ -27,7 +27,9 @@ MAX_ID = 10**18 - 1
 
 class TaxpayerSerializer(serializers.ModelSerializer):
     competent_branch = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    grid = serializers.SlugRelatedField(slug_field="code", read_only=True, help_text="The grid's code; null: none yet.")
+    grid = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, allow_null=True, help_text="The grid's code; null: none yet."
+    )
     grid_grade = serializers.SerializerMethodField(
         help_text="The grade the grid works by: the service grade (A–D) once classified, else the credit grade."
     )
@@ -234,6 +236,7 @@ class CaseSerializer(serializers.ModelSerializer):
     service_point = serializers.SlugRelatedField(
         slug_field="code",
         read_only=True,
+        allow_null=True,
         help_text="The 就近办 service point's code; null unless a service-point visit.",
     )
     accepted_by = serializers.PrimaryKeyRelatedField(read_only=True)
