@@ -368,8 +368,9 @@ def _api_rules(func) -> list[access.Rule] | None:
 
 def _routes():
     pages, endpoints = [], []
-    for route, pattern in _walk(get_resolver().url_patterns):
-        if "<" in route or "(?P" in route or route.endswith("$"):
+    for raw, pattern in _walk(get_resolver().url_patterns):
+        route = raw.replace("^", "").replace("$", "")  # the API router's patterns are regular expressions
+        if any(mark in route for mark in ("<", "(?P", "\\", "[")):
             continue
         if route.startswith("api/v1/"):
             rules = _api_rules(pattern.callback)
@@ -436,10 +437,52 @@ def test_every_page_and_api_list_answers_every_account_as_the_matrix(client, acc
                 wrong.append(("page", url, staff.user.username, status, "admitted" if want else "refused"))
         # Endpoints whose view checks a rule in its body (no `requires(rule)`) are not read here.
         for url, rules in endpoints:
-            if not rules:
-                continue
             status = api.get(url).status_code
+            if not rules:
+                if status >= 500:
+                    wrong.append(("api", url, staff.user.username, status, "server error"))
+                continue
             want = all(admitted(staff, rule) for rule in rules)
             if (status == 403) == want or status >= 500:
                 wrong.append(("api", url, staff.user.username, status, "admitted" if want else "refused"))
     assert not wrong, "\n".join(map(str, wrong))
+
+
+def test_another_branchs_task_and_case_are_404_on_the_page_and_in_the_api_alike(client, org, items, accounts):
+    """Visible: 200 on both; not visible: 404 on both, never 403 (existence does not leak)."""
+    clerk2 = StaffFactory(user__username="clerk2", home_branch=org.hall2, roles=[Role.CLERK])
+    opened = []
+    for taxpayer, hall, clerk in (
+        (TaxpayerFactory(competent_branch=org.source), org.hall, org.clerk),
+        (TaxpayerFactory(competent_branch=org.source2), org.hall2, clerk2),
+    ):
+        case = services.case_open(
+            actor=clerk,
+            taxpayer=taxpayer.credit_code,
+            channel="hall_window",
+            hall=hall.code,
+            items=[services.RequestedItem(item=items["joint"].code)],
+        )
+        task = services.task_transition(task_id=case.tasks.get().pk, actor=clerk, name="transfer")
+        opened.append((case, Task.objects.select_related("team", "case__accepted_by").get(pk=task.pk)))
+    anonymous = APIClient()
+    for _case, task in opened:
+        assert client.get(f"/tasks/{task.pk}/").status_code == 302
+        assert anonymous.get(f"/api/v1/tasks/{task.pk}/").status_code == 401
+    hidden = 0
+    for staff in [*accounts, clerk2]:
+        client.force_login(staff.user)
+        api = APIClient()
+        api.force_authenticate(staff.user)
+        for case, task in opened:
+            want = 200 if sees(staff, task) else 404
+            hidden += want == 404
+            answers = {
+                "task api": api.get(f"/api/v1/tasks/{task.pk}/").status_code,
+                "case api": api.get(f"/api/v1/cases/{case.pk}/").status_code,
+            }
+            if Role.INTEGRATOR not in staff.roles:
+                answers["task page"] = client.get(f"/tasks/{task.pk}/").status_code
+                answers["case page"] = client.get(f"/cases/{case.pk}/").status_code
+            assert set(answers.values()) == {want}, (staff.user.username, task.team.code, answers)
+    assert hidden >= 4  # each branch's chief and clerk do not see the other's
