@@ -42,6 +42,21 @@ class TestNullable:
         for name in ("Task", "TaskDetail"):
             assert component(name)["properties"]["case"].get("nullable") is True, name
 
+    def test_a_cases_service_point_and_a_taxpayers_grid_are_nullable(self):
+        assert component("Case")["properties"]["service_point"].get("nullable") is True
+        assert component("Taxpayer")["properties"]["grid"].get("nullable") is True
+
+    def test_every_error_shapes_fields_may_nest_by_index(self, api, org):
+        refused = api(org.admin).post(
+            "/api/v1/webhooks/", {"url": "http://127.0.0.1:9/", "events": ["x"]}, format="json"
+        )
+        assert refused.status_code == 400
+        assert isinstance(refused.json()["fields"]["events"], dict)  # {"0": ["..."]}
+        for name, schema in openapi()["components"]["schemas"].items():
+            props = schema.get("properties", {})
+            if {"code", "detail", "fields"} <= set(props):
+                assert "type" not in props["fields"].get("additionalProperties", {}), name
+
     def test_a_hub_intake_has_no_case_as_the_schema_now_says(self, api, org, items, taxpayer):
         client = api(org.integrator)
         pushed = client.post(
