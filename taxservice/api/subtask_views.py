@@ -78,7 +78,7 @@ class TaskSubtasksMixin:
         description="Open a sub-task for another team, branch or department. The robot dispatches it in "
         "that team. The parent cannot complete or be submitted while it is open (409 `subtasks_open`).",
     )
-    @action(detail=True, methods=["get", "post"])
+    @action(detail=True, methods=["get", "post"], pagination_class=None)  # a plain list, as the schema says
     def subtasks(self, request, pk=None):
         staff = request_staff(request)
         parent = selectors.task_get_for_staff(staff=staff, task_id=int(pk))

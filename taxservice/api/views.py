@@ -127,7 +127,7 @@ class TaskNotesMixin:
         description="Add a note. `@username` mentions land in those people's inboxes; a mention of someone "
         "unknown or who may not see the task answers 400 (`bad_mention`) and adds nothing.",
     )
-    @action(detail=True, methods=["get", "post"])
+    @action(detail=True, methods=["get", "post"], pagination_class=None)  # a plain list, as the schema says
     def notes(self, request, pk=None):
         staff = request_staff(request)
         require_visible_task(staff, pk)
