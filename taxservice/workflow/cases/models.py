@@ -157,8 +157,11 @@ class CaseTransition(AppendOnly):
         related_name="+",
         help_text=_("Empty means the system (automation)."),
     )
-    # The actor's name as it was (a rename never rewrites the history).
-    actor_name = models.CharField(_("actor's name"), max_length=50, blank=True, editable=False)
+    # The actor's name as it was (a rename never rewrites the history). A database default,
+    # so set-based inserts (the robot's COPY, the ladder) that name no actor need not list it.
+    actor_name = models.CharField(
+        _("actor's name"), max_length=50, blank=True, default="", db_default="", editable=False
+    )
     at = models.DateTimeField(_("at"), default=timezone.now)
     details = models.JSONField(_("details"), default=dict, blank=True)
 
@@ -513,8 +516,12 @@ class TaskTransition(AppendOnly):
         db_index=False,
     )
     # The names as they were (a rename never rewrites the history).
-    actor_name = models.CharField(_("actor's name"), max_length=50, blank=True, editable=False)
-    on_behalf_of_name = models.CharField(_("name of whom it was done for"), max_length=50, blank=True, editable=False)
+    actor_name = models.CharField(
+        _("actor's name"), max_length=50, blank=True, default="", db_default="", editable=False
+    )
+    on_behalf_of_name = models.CharField(
+        _("name of whom it was done for"), max_length=50, blank=True, default="", db_default="", editable=False
+    )
     at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
     reason = models.TextField(_("reason"), blank=True)
     details = models.JSONField(_("details"), default=dict, blank=True)

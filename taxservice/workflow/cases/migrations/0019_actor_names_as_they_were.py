@@ -27,18 +27,27 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="casetransition",
             name="actor_name",
-            field=models.CharField(blank=True, editable=False, max_length=50, verbose_name="actor's name"),
+            field=models.CharField(
+                blank=True, default="", db_default="", editable=False, max_length=50, verbose_name="actor's name"
+            ),
         ),
         migrations.AddField(
             model_name="tasktransition",
             name="actor_name",
-            field=models.CharField(blank=True, editable=False, max_length=50, verbose_name="actor's name"),
+            field=models.CharField(
+                blank=True, default="", db_default="", editable=False, max_length=50, verbose_name="actor's name"
+            ),
         ),
         migrations.AddField(
             model_name="tasktransition",
             name="on_behalf_of_name",
             field=models.CharField(
-                blank=True, editable=False, max_length=50, verbose_name="name of whom it was done for"
+                blank=True,
+                default="",
+                db_default="",
+                editable=False,
+                max_length=50,
+                verbose_name="name of whom it was done for",
             ),
         ),
         migrations.RunPython(names_as_they_are_now, migrations.RunPython.noop),
