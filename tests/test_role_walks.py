@@ -132,6 +132,9 @@ def _drive(task, steps) -> None:
     from taxservice.workflow.cases import services
 
     for name, actor, extra in steps:
+        task.refresh_from_db()
+        if name == "assign" and task.state != "queued" and task.assignee_id == actor.pk:
+            continue  # a live server's robot already dispatched it (a branch team's default)
         services.task_transition(task_id=task.pk, actor=actor, name=name, **extra)
 
 
