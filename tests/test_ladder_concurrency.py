@@ -17,6 +17,7 @@ from taxservice.workflow.cases import services as task_services
 from taxservice.workflow.cases.models import Notification, TaskTransition
 from taxservice.workflow.ladder import services
 from taxservice.workflow.ladder.models import Escalation, EscalationStep
+from taxservice.workflow.routing.services import robot_set_paused
 
 TZ = timezone.get_current_timezone()
 TASKS = 24
@@ -29,6 +30,8 @@ def test_two_scans_at_once_send_each_step_once(org, open_case):
         pytest.skip("concurrent sessions: runs in the PostgreSQL pass of .ci/run")
     if not EscalationStep.objects.exists():  # an earlier transactional test flushed the shipped steps
         import_module("taxservice.workflow.ladder.migrations.0002_default_steps").load(apps, None)
+    # Half the tasks must stay queued: the robot (a branch team's default) is paused.
+    robot_set_paused(actor=org.coordinator, paused=True, reason="测试：保留排队任务")
     with time_machine.travel(dt.datetime(2026, 11, 23, 10, 0, tzinfo=TZ), tick=False):
         tasks = []
         for n in range(TASKS):
