@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.utils import timezone
 
-from taxservice.org.models import Role, Staff, StaffRole
+from taxservice import access
+from taxservice.org.models import Staff, StaffRole
 from taxservice.workdays.calendar import WorkCalendar
 from taxservice.workflow import sql
 from taxservice.workflow.cases.models import Task, TaskState
@@ -24,7 +25,6 @@ from taxservice.workflow.routing.models import Chooser, DispatchDecision, StaffC
 
 # States in which a task counts against its assignee's capacity.
 LOAD_STATES = [TaskState.ASSIGNED, TaskState.IN_PROGRESS, TaskState.AWAITING_MATERIALS, TaskState.AWAITING_APPROVAL]
-HANDLING_ROLES = (Role.TEAM_MEMBER, Role.EXPERT)
 
 
 @dataclass(slots=True)
@@ -198,7 +198,7 @@ def load_context(*, tasks: list[TaskRef], now: dt.datetime, need_round_robin: bo
     pairs = list(Staff.teams.through.objects.filter(team_id__in=team_ids).values_list("team_id", "staff_id"))
     staff_ids = {staff_id for _team, staff_id in pairs}
     handling = set(
-        StaffRole.objects.filter(staff_id__in=staff_ids, role__in=HANDLING_ROLES).values_list("staff_id", flat=True)
+        StaffRole.objects.filter(staff_id__in=staff_ids, role__in=access.HANDLERS).values_list("staff_id", flat=True)
     )
     by_id: dict[int, Member] = {}
     loads: dict[int, int] = {}
